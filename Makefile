@@ -1,0 +1,59 @@
+# gitgate — run `make help` for the targets.
+
+GO                 ?= go
+BIN                := bin/gitgate
+VERSION            ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS            := -X gitgate.dev/gitgate/cmd/gitgate/internal/cli.version=$(VERSION)
+GOLANGCI_LINT_VER  := v2.15.0
+GOLANGCI_LINT      := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VER)
+FUZZTIME           ?= 30s
+BENCHTIME          ?= 1x
+TEST_FLAGS         ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/gitgate
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gitgate
+
+.PHONY: test
+test: ## Run unit, fuzz-seed and e2e tests (the command CI runs)
+	$(GO) test $(TEST_FLAGS) ./...
+
+.PHONY: verify
+verify: fmt-check vet lint tidy-check ## gofmt, go vet, golangci-lint and a tidy go.mod
+
+.PHONY: fmt-check
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: vet
+vet:
+	$(GO) vet ./...
+
+.PHONY: lint
+lint: ## Run golangci-lint (pinned, through go run)
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: tidy-check
+tidy-check:
+	@cp go.mod /tmp/gitgate-go.mod.bak; cp go.sum /tmp/gitgate-go.sum.bak; \
+	$(GO) mod tidy; \
+	if ! git diff --quiet -- go.mod go.sum; then echo "go.mod/go.sum are not tidy:"; git --no-pager diff -- go.mod go.sum; \
+	  cp /tmp/gitgate-go.mod.bak go.mod; cp /tmp/gitgate-go.sum.bak go.sum; exit 1; fi
+
+.PHONY: bench
+bench: ## Run the Go benchmarks (BENCHTIME=1x by default; see test/bench/README.md)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+.PHONY: fuzz
+fuzz: ## Run every native fuzz test for FUZZTIME each (default 30s)
+	./test/fuzz.sh $(FUZZTIME)
+
+.PHONY: clean
+clean: ## Remove build output
+	rm -rf bin dist
