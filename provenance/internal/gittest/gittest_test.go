@@ -25,12 +25,12 @@ func verifyCommit(t *testing.T, r *Repo, s *Signer, sha string) (string, error) 
 func TestSignedCommitsVerifyWithGit(t *testing.T) {
 	ca := NewX509CA(t)
 	signers := map[string]*Signer{
-		"ssh-ed25519":  NewSSHSigner(t, "alice"),
-		"ssh-ecdsa":    NewSSHSignerKey(t, "erin", "ecdsa", 384),
-		"openpgp":      NewGPGSigner(t, "Bob", "bob@example.com"),
-		"x509":         ca.NewGPGSMSigner(t, "carol@example.com", X509Options{Issuer: "https://issuer.example.com"}),
-		"x509-interm":  ca.NewIntermediate(t).NewGPGSMSigner(t, "dave@example.com", X509Options{}),
-		"x509-expired": ca.NewGPGSMSigner(t, "old@example.com", X509Options{NotBefore: time.Now().Add(-72 * time.Hour), NotAfter: time.Now().Add(-48 * time.Hour)}),
+		"ssh-ed25519":       NewSSHSigner(t, "alice"),
+		"ssh-ecdsa":         NewSSHSignerKey(t, "erin", "ecdsa", 384),
+		"openpgp":           NewGPGSigner(t, "Bob", "bob@example.com"),
+		"x509":              ca.NewGPGSMSigner(t, "carol@example.com", X509Options{Issuer: "https://issuer.example.com"}),
+		"x509-intermediate": ca.NewIntermediate(t).NewGPGSMSigner(t, "dave@example.com", X509Options{}),
+		"x509-expired":      ca.NewGPGSMSigner(t, "old@example.com", X509Options{NotBefore: time.Now().Add(-72 * time.Hour), NotAfter: time.Now().Add(-48 * time.Hour)}),
 	}
 	for name, s := range signers {
 		t.Run(name, func(t *testing.T) {

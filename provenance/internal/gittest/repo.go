@@ -35,6 +35,10 @@
 //
 // A Signer also signs arbitrary bytes (Sign, SignSSHNamespace) so tests can
 // build forged or unusual signatures with the same tools.
+//
+// Repos and Signers run their tools with the context of the test that made
+// them and clean up with it, so they belong to that test (and its
+// subtests); do not share them between top-level tests.
 package gittest
 
 import (
@@ -133,7 +137,7 @@ func (r *Repo) RunErr(args ...string) (string, error) {
 }
 
 func (r *Repo) git(extraEnv []string, stdin []byte, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
+	cmd := exec.CommandContext(r.t.Context(), "git", args...)
 	cmd.Dir = r.Dir
 	cmd.Env = append(append([]string(nil), r.env...), extraEnv...)
 	if stdin != nil {
@@ -152,10 +156,10 @@ func (r *Repo) git(extraEnv []string, stdin []byte, args ...string) (string, err
 func (r *Repo) WriteFile(path, content string) {
 	r.t.Helper()
 	full := filepath.Join(r.Dir, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(full), 0o750); err != nil {
 		r.t.Fatalf("gittest: %v", err)
 	}
-	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+	if err := os.WriteFile(full, []byte(content), 0o600); err != nil {
 		r.t.Fatalf("gittest: %v", err)
 	}
 }
@@ -253,7 +257,7 @@ func (r *Repo) RevParse(rev string) string {
 // CatCommit returns the raw commit object sha names, byte for byte.
 func (r *Repo) CatCommit(sha string) []byte {
 	r.t.Helper()
-	cmd := exec.Command("git", "cat-file", "commit", sha)
+	cmd := exec.CommandContext(r.t.Context(), "git", "cat-file", "commit", sha)
 	cmd.Dir = r.Dir
 	cmd.Env = r.env
 	out, err := cmd.Output()

@@ -2,6 +2,7 @@ package gittest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -102,15 +103,15 @@ func (s *Signer) SignSSHNamespace(payload []byte, namespace string) []byte {
 // returns its standard output; a failure fails the test.
 func (s *Signer) tool(stdin []byte, name string, args ...string) []byte {
 	s.t.Helper()
-	out, err := runTool(s.baseEnv, s.env(), stdin, name, args...)
+	out, err := runTool(s.t.Context(), s.baseEnv, s.env(), stdin, name, args...)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	return out
 }
 
-func runTool(base, extra []string, stdin []byte, name string, args ...string) ([]byte, error) {
-	cmd := exec.Command(name, args...)
+func runTool(ctx context.Context, base, extra []string, stdin []byte, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(append([]string(nil), base...), extra...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
@@ -140,7 +141,7 @@ func NewSSHSignerKey(t testing.TB, name, keyType string, bits int) *Signer {
 		args = append(args, "-b", fmt.Sprint(bits))
 	}
 	env := baseEnv(t)
-	if _, err := runTool(env, nil, nil, "ssh-keygen", args...); err != nil {
+	if _, err := runTool(t.Context(), env, nil, nil, "ssh-keygen", args...); err != nil {
 		t.Fatal(err)
 	}
 	pub, err := os.ReadFile(key + ".pub")
@@ -265,11 +266,9 @@ func (s *Signer) Revoke() {
 // test name), and kills the agent and removes the folder at cleanup.
 func gnupgHome(t testing.TB) string {
 	t.Helper()
+	// MkdirTemp makes the folder 0700, as gpg insists.
 	dir, err := os.MkdirTemp("", "gg")
 	if err != nil {
-		t.Fatalf("gittest: %v", err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatalf("gittest: %v", err)
 	}
 	// Empty passphrases are passed through loopback pinentry.
@@ -277,7 +276,8 @@ func gnupgHome(t testing.TB) string {
 		t.Fatalf("gittest: %v", err)
 	}
 	t.Cleanup(func() {
-		cmd := exec.Command("gpgconf", "--kill", "all")
+		// The test's context is already done at cleanup.
+		cmd := exec.CommandContext(context.Background(), "gpgconf", "--kill", "all")
 		cmd.Env = append(os.Environ(), "GNUPGHOME="+dir)
 		_ = cmd.Run()
 		_ = os.RemoveAll(dir)
