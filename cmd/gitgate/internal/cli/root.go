@@ -66,6 +66,7 @@ func NewRootCommand(s Streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.AddCommand(
 		newVersionCommand(s),
+		newCheckCommand(s),
 	)
 	return root
 }
