@@ -1,0 +1,3 @@
+package k8sx
+
+deny contains "k8sx: always" if true

@@ -1,0 +1,5 @@
+package main
+
+warn contains "a warning" if true
+
+deny contains "a failure" if true

@@ -1,0 +1,3 @@
+package k8s.core
+
+deny_nodeport contains "core: NodePort" if input.spec.type == "NodePort"

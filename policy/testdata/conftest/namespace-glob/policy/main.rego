@@ -1,0 +1,3 @@
+package main
+
+warn contains "main: always" if true

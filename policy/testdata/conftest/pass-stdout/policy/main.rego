@@ -1,0 +1,5 @@
+package main
+
+deny contains "never" if input.kind == "Nothing"
+
+warn contains "never" if input.kind == "Nothing"

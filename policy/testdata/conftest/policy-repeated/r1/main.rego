@@ -1,0 +1,3 @@
+package main
+
+warn contains "a warning" if true
