@@ -24,12 +24,21 @@ const (
 type segment struct {
 	kind segKind
 	text string // the literal (escapes removed) or the raw pattern
+	head int    // segPattern: length of the plain prefix before the first metacharacter
 }
 
 // glob is a compiled path pattern. Matching walks the path in place and
 // never allocates, so it stays cheap for thousands of changed paths.
 type glob struct {
 	segs []segment
+
+	// Cheap necessary conditions, checked before the segment walk. Most
+	// rules do not match most paths, and these reject them with one
+	// string comparison each.
+	prefix     string // leading literal segments joined by "/"
+	prefixSegs int    // how many segments prefix covers
+	suffix     string // literal bytes every match ends with
+	need       string // longest other literal segment; must occur in a match
 }
 
 var (
@@ -65,7 +74,43 @@ func compileGlob(pattern string) (glob, error) {
 		}
 		segs = append(segs, s)
 	}
-	return glob{segs: segs}, nil
+	g := glob{segs: segs}
+	g.precompute()
+	return g, nil
+}
+
+func (g *glob) precompute() {
+	var lits []string
+	for _, s := range g.segs {
+		if s.kind != segLiteral {
+			break
+		}
+		lits = append(lits, s.text)
+	}
+	g.prefix, g.prefixSegs = strings.Join(lits, "/"), len(lits)
+	if g.prefixSegs == len(g.segs) {
+		return // all literal: the prefix test is an equality test
+	}
+	last := g.segs[len(g.segs)-1]
+	switch last.kind {
+	case segLiteral:
+		g.suffix = last.text
+	case segPattern:
+		g.suffix = literalTail(last.text)
+	}
+	for _, s := range g.segs[g.prefixSegs:] {
+		if s.kind == segLiteral && len(s.text) > len(g.need) {
+			g.need = s.text
+		}
+	}
+}
+
+// literalTail returns the plain characters at the end of a segment pattern
+// after its last metacharacter ("*.yaml" gives ".yaml"). Escapes end the
+// tail early, which only makes the test weaker, never wrong.
+func literalTail(p string) string {
+	i := strings.LastIndexAny(p, `*?[]\`)
+	return p[i+1:]
 }
 
 func checkGlobShape(pattern string) error {
@@ -107,7 +152,7 @@ func compileSegment(p string) (segment, error) {
 	if lit, ok := unescapeLiteral(p); ok {
 		return segment{kind: segLiteral, text: lit}, nil
 	}
-	return segment{kind: segPattern, text: p}, nil
+	return segment{kind: segPattern, text: p, head: strings.IndexAny(p, `*?[\`)}, nil
 }
 
 // checkSegmentPattern validates escapes and character classes.
@@ -200,9 +245,16 @@ func unescapeLiteral(p string) (string, bool) {
 // unit. A later star subsumes an earlier one, so one saved point is enough,
 // and the cost is at most O(len(pattern) * len(name)) with no recursion.
 func (g *glob) match(name string) bool {
+	if !g.maybe(name) {
+		return false
+	}
 	segs := g.segs
 	n := len(name)
-	pi, start := 0, 0 // next pattern segment; start of next name segment (n+1 = none left)
+	// The prefix segments matched in maybe; resume after them.
+	pi, start := g.prefixSegs, 0 // next pattern segment; start of next name segment (n+1 = none left)
+	if pi > 0 {
+		start = len(g.prefix) + 1
+	}
 	starP, starN := -1, 0
 	for start <= n || pi < len(segs) {
 		if pi < len(segs) {
@@ -230,6 +282,20 @@ func (g *glob) match(name string) bool {
 	return true
 }
 
+// maybe checks the cheap necessary conditions. For an all-literal glob it
+// is the whole answer.
+func (g *glob) maybe(name string) bool {
+	if g.prefixSegs > 0 {
+		if !strings.HasPrefix(name, g.prefix) || len(name) > len(g.prefix) && name[len(g.prefix)] != '/' {
+			return false
+		}
+		if g.prefixSegs == len(g.segs) {
+			return len(name) == len(g.prefix)
+		}
+	}
+	return strings.HasSuffix(name, g.suffix) && strings.Contains(name, g.need)
+}
+
 func segmentEnd(name string, start int) int {
 	if i := strings.IndexByte(name[start:], '/'); i >= 0 {
 		return start + i
@@ -244,7 +310,10 @@ func (s *segment) matchSegment(seg string) bool {
 	case segAny:
 		return true
 	default:
-		return matchPattern(s.text, seg)
+		// The plain head ("t05-" of "t05-*") rejects most segments with
+		// one comparison before the wildcard walk.
+		h := s.text[:s.head]
+		return strings.HasPrefix(seg, h) && matchPattern(s.text[s.head:], seg[s.head:])
 	}
 }
 
@@ -304,7 +373,7 @@ func matchOne(p, s string) (pw, sw int, ok bool) {
 // names, so it matches only negated classes.
 func matchClass(p, s string) (pw, sw int, ok bool) {
 	r, sw := utf8.DecodeRuneInString(s)
-	valid := !(r == utf8.RuneError && sw == 1)
+	valid := r != utf8.RuneError || sw != 1
 	i := 1
 	negate := p[i] == '!' || p[i] == '^'
 	if negate {
