@@ -51,3 +51,12 @@ func admissionCapabilities() *ast.Capabilities {
 	caps.AllowNet = []string{}
 	return caps
 }
+
+// Capabilities returns the OPA capabilities of a profile: every builtin for
+// ProfileCI, the reduced set for ProfileAdmission.
+func Capabilities(p Profile) *ast.Capabilities {
+	if p == ProfileAdmission {
+		return admissionCapabilities()
+	}
+	return ast.CapabilitiesForThisVersion()
+}

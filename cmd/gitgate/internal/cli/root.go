@@ -67,6 +67,7 @@ func NewRootCommand(s Streams) *cobra.Command {
 	root.AddCommand(
 		newVersionCommand(s),
 		newCheckCommand(s),
+		newTestCommand(s),
 	)
 	return root
 }
