@@ -1,0 +1,114 @@
+# Test fixtures shared by the library's Rego tests: they wrap one pod (its
+# metadata and spec) in every kind that carries a pod spec, in both input
+# shapes, so that each policy test covers CI manifests, AdmissionReview
+# requests and pod templates in one go.
+package gitgate.lib.fixtures
+
+object_meta := {"name": "test", "namespace": "default"}
+
+selector := {"matchLabels": {"app": "test"}}
+
+# manifests wraps the pod (metadata meta, spec spec) in every kind the library
+# reviews, keyed by kind.
+manifests(meta, spec) := {
+	"Pod": {"apiVersion": "v1", "kind": "Pod", "metadata": object.union(object_meta, meta), "spec": spec},
+	"PodTemplate": {"apiVersion": "v1", "kind": "PodTemplate", "metadata": object_meta, "template": template(meta, spec)},
+	"ReplicationController": {"apiVersion": "v1", "kind": "ReplicationController", "metadata": object_meta, "spec": {"selector": {"app": "test"}, "template": template(meta, spec)}},
+	"ReplicaSet": {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": object_meta, "spec": {"selector": selector, "template": template(meta, spec)}},
+	"Deployment": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": object_meta, "spec": {"selector": selector, "template": template(meta, spec)}},
+	"DaemonSet": {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": object_meta, "spec": {"selector": selector, "template": template(meta, spec)}},
+	"StatefulSet": {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": object_meta, "spec": {"selector": selector, "serviceName": "test", "template": template(meta, spec)}},
+	"Job": {"apiVersion": "batch/v1", "kind": "Job", "metadata": object_meta, "spec": {"template": template(meta, spec)}},
+	"CronJob": {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": object_meta, "spec": {"schedule": "@hourly", "jobTemplate": {"spec": {"template": template(meta, spec)}}}},
+}
+
+template(meta, spec) := {"metadata": meta, "spec": spec}
+
+# shapes gives the manifest in both input shapes: as CI reads it and as the
+# admission webhook receives it.
+shapes(manifest) := {"manifest": manifest, "admission": review(manifest)}
+
+# review wraps obj in an AdmissionReview CREATE request.
+review(obj) := {
+	"apiVersion": "admission.k8s.io/v1",
+	"kind": "AdmissionReview",
+	"request": {
+		"uid": "00000000-0000-0000-0000-000000000000",
+		"kind": {"group": group(obj.apiVersion), "version": version(obj.apiVersion), "kind": obj.kind},
+		"name": object.get(obj, ["metadata", "name"], ""),
+		"namespace": object.get(obj, ["metadata", "namespace"], ""),
+		"operation": "CREATE",
+		"userInfo": {"username": "test"},
+		"object": obj,
+	},
+}
+
+group(api_version) := "" if not contains(api_version, "/")
+
+group(api_version) := split(api_version, "/")[0] if contains(api_version, "/")
+
+version(api_version) := api_version if not contains(api_version, "/")
+
+version(api_version) := split(api_version, "/")[1] if contains(api_version, "/")
+
+# workloads is every kind in both shapes, keyed by "<Kind> <shape>"; a test
+# iterates it to cover all of them, with one sub-result per case.
+workloads(meta, spec) := {case: obj |
+	some kind, manifest in manifests(meta, spec)
+	some shape, obj in shapes(manifest)
+	case := sprintf("%s %s", [kind, shape])
+}
+
+# objects wraps any manifest in both shapes, keyed by "<shape>".
+objects(manifest) := shapes(manifest)
+
+# pod_spec returns a pod spec with containers (and no init containers).
+pod_spec(containers) := {"containers": containers}
+
+# container returns a container named name with a pinned image, merged
+# with fields.
+container(name, fields) := object.union({"name": name, "image": "registry.example.com/app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}, fields)
+
+# restricted_container is a container that meets the restricted standard.
+restricted_container(name) := container(name, {"securityContext": {
+	"allowPrivilegeEscalation": false,
+	"capabilities": {"drop": ["ALL"]},
+}})
+
+# restricted_spec is a pod spec that meets the restricted standard, with
+# fields merged in.
+restricted_spec(fields) := object.union(
+	{
+		"containers": [restricted_container("app")],
+		"initContainers": [restricted_container("init")],
+		"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+	},
+	fields,
+)
+
+# with_container_security merges sc into the securityContext of the
+# container at index i of list field (containers, initContainers,
+# ephemeralContainers) of spec.
+with_container_security(spec, field, i, sc) := object.union(spec, {field: [c |
+	some j, c0 in spec[field]
+	c := merged_container(c0, i == j, sc)
+]})
+
+merged_container(c, true, sc) := object.union(c, {"securityContext": object.union(object.get(c, "securityContext", {}), sc)})
+
+merged_container(c, false, _) := c
+
+# admission_request wraps obj in an AdmissionReview request with extra
+# request fields (operation, subResource, oldObject).
+admission_request(obj, fields) := {"request": object.union(review(obj).request, fields)}
+
+# non_workloads are objects without a pod spec, in both shapes.
+non_workloads := {case: obj |
+	some kind, manifest in {
+		"ConfigMap": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta, "data": {"privileged": "true"}},
+		"Service": {"apiVersion": "v1", "kind": "Service", "metadata": object_meta, "spec": {"ports": [{"port": 80}]}},
+		"CustomDeployment": {"apiVersion": "example.com/v1", "kind": "Deployment", "metadata": object_meta, "spec": {"template": {"spec": {"hostNetwork": true, "containers": [{"name": "app", "image": "app", "securityContext": {"privileged": true}}]}}}},
+	}
+	some shape, obj in shapes(manifest)
+	case := sprintf("%s %s", [kind, shape])
+}

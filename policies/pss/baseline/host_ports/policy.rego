@@ -1,0 +1,25 @@
+# METADATA
+# title: Host ports
+# description: >-
+#   Pod Security Standards, baseline. HostPorts should be disallowed:
+#   ports[*].hostPort of every container may only be 0 or unset.
+# custom:
+#   id: pss.baseline.host_ports
+#   severity: high
+#   level: baseline
+#   parameters: []
+package gitgate.pss.baseline.host_ports
+
+import data.gitgate.lib.kubernetes as k8s
+
+policy := {"id": "pss.baseline.host_ports", "severity": "high"}
+
+deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": port.hostPort}) if {
+	some c in k8s.containers
+	is_array(c.container.ports)
+	some i, port in c.container.ports
+	k8s.is_set(port, "hostPort")
+	port.hostPort != 0
+	field := sprintf("%s.ports[%d].hostPort", [c.path, i])
+	msg := sprintf("container %q must not use hostPort %v (%s); expose it through a Service", [c.name, port.hostPort, field])
+}

@@ -1,0 +1,44 @@
+# METADATA
+# title: Capabilities (restricted)
+# description: >-
+#   Pod Security Standards, restricted. Containers must drop ALL
+#   capabilities and may add back only NET_BIND_SERVICE:
+#   securityContext.capabilities.drop of every container must include "ALL",
+#   and capabilities.add may only name NET_BIND_SERVICE. Windows pods
+#   (spec.os.name windows) are exempt, as Linux capabilities do not exist
+#   there.
+# custom:
+#   id: pss.restricted.capabilities
+#   severity: medium
+#   level: restricted
+#   parameters: []
+package gitgate.pss.restricted.capabilities
+
+import data.gitgate.lib.kubernetes as k8s
+
+policy := {"id": "pss.restricted.capabilities", "severity": "medium"}
+
+deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": dropped}) if {
+	not k8s.windows
+	some c in k8s.containers
+	dropped := object.get(k8s.security_context(c.container), ["capabilities", "drop"], null)
+	not drops_all(dropped)
+	field := sprintf("%s.securityContext.capabilities.drop", [c.path])
+	msg := sprintf("container %q must set securityContext.capabilities.drop=[\"ALL\"] (%s)", [c.name, field])
+}
+
+deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": sort(forbidden)}) if {
+	not k8s.windows
+	some c in k8s.containers
+	added := object.get(k8s.security_context(c.container), ["capabilities", "add"], [])
+	is_array(added)
+	forbidden := {cap | some cap in added; cap != "NET_BIND_SERVICE"}
+	count(forbidden) > 0
+	field := sprintf("%s.securityContext.capabilities.add", [c.path])
+	msg := sprintf("container %q must not add capabilities %s (%s); only NET_BIND_SERVICE may be added", [c.name, k8s.quote_list(sort(forbidden)), field])
+}
+
+drops_all(dropped) if {
+	is_array(dropped)
+	"ALL" in dropped
+}
