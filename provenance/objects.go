@@ -1,0 +1,90 @@
+package provenance
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Caps on what one object read may cost. Git itself has no such limits, but
+// the objects come from whoever can push, so every read is bounded.
+const (
+	// maxCommitSize: a commit object is a few hundred bytes plus its message
+	// and signature; 1 MiB leaves room for any honest message.
+	maxCommitSize = 1 << 20
+	// maxTreeSize: one folder's listing; 16 MiB holds ~300,000 entries.
+	maxTreeSize = 16 << 20
+	// maxPolicySize: a trust policy with a few hundred keys stays far below
+	// 1 MiB; YAML larger than that is refused before parsing.
+	maxPolicySize = 1 << 20
+)
+
+var (
+	// errObjectMissing marks an object the repository does not hold.
+	errObjectMissing = errors.New("object not found")
+	// errObjectTooLarge marks an object above the read limit.
+	errObjectTooLarge = errors.New("object too large")
+)
+
+// readObject returns the content of object h, which must have type t and at
+// most limit bytes.
+//
+// go-git's storage is not safe for concurrent use (packfile handles seek,
+// caches are plain maps), so reads are serialized; the verifier parallelizes
+// the signature checks, which cost far more.
+func (r *Repository) readObject(t plumbing.ObjectType, h plumbing.Hash, limit int64) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	obj, err := r.storage.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return nil, fmt.Errorf("%s %s: %w", t, h, errObjectMissing)
+		}
+		return nil, fmt.Errorf("read %s %s: %w", t, h, err)
+	}
+	if obj.Type() != t {
+		return nil, fmt.Errorf("object %s is a %s, not a %s", h, obj.Type(), t)
+	}
+	if obj.Size() > limit {
+		return nil, fmt.Errorf("%w: %s %s is %d bytes, more than the limit of %d", errObjectTooLarge, t, h, obj.Size(), limit)
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", t, h, err)
+	}
+	defer func() { _ = rd.Close() }()
+	data, err := io.ReadAll(io.LimitReader(rd, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", t, h, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %s %s is more than the limit of %d bytes", errObjectTooLarge, t, h, limit)
+	}
+	return data, nil
+}
+
+// hasObject reports whether the repository holds object h of type t.
+func (r *Repository) hasObject(t plumbing.ObjectType, h plumbing.Hash) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	obj, err := r.storage.EncodedObject(plumbing.AnyObject, h)
+	return err == nil && obj.Type() == t
+}
+
+// parseSHA accepts a full 40-digit hex object name (upper or lower case).
+// Abbreviations are refused: a trust root named out of band must not be
+// ambiguous.
+func parseSHA(s string) (plumbing.Hash, bool) {
+	if len(s) != 40 {
+		return plumbing.ZeroHash, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return plumbing.ZeroHash, false
+		}
+	}
+	return plumbing.NewHash(s), true
+}
