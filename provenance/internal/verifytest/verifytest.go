@@ -122,4 +122,3 @@ func Resign(raw, sig []byte) []byte {
 // StripSig returns the raw commit without its signature header: the payload
 // Git signs.
 func StripSig(raw []byte) []byte { return Resign(raw, nil) }
-
