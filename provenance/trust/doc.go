@@ -6,7 +6,12 @@
 // The policy is untrusted input until the commit that carries it has been
 // verified, so Parse is strict: unknown fields, duplicate keys, YAML anchors
 // and aliases, several documents, unparsable keys, group cycles and unknown
-// names are all errors that name the file, line and field.
+// names are all errors that name the file, line and field
+// ("<file>:<line>: <field>: <reason>", see Error). Beyond the schema it also
+// refuses what can only be a mistake: names outside [A-Za-z0-9._@+-] (they
+// end up in annotations and logs), a rule asking for more approvals than it
+// has signers, an x509 issuer that is not an absolute URL, and files over
+// MaxSize.
 //
 // # Path globs
 //
@@ -29,5 +34,6 @@
 // matching does not allocate.
 //
 // Rules are tried in order and the first rule with a matching glob governs
-// a path (RuleFor); a path that no rule matches cannot be changed.
+// a path (RuleFor); a path that no rule matches cannot be changed. The
+// empty path matches no rule.
 package trust

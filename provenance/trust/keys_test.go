@@ -116,3 +116,23 @@ func TestParseRealKeyErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestParseX509IdentityRegexp(t *testing.T) {
+	ca := gittest.NewX509CA(t)
+	src := fmt.Sprintf(`version: 1
+signers:
+  ci:
+    keys:
+      - x509:
+          roots: |
+%s
+          identityRegexp: 'https://github\.com/example/[a-z-]+/\.github/workflows/release\.yaml@refs/heads/main'
+          issuer: https://token.actions.githubusercontent.com
+rules:
+  - {paths: ["clusters/**/images.yaml"], signers: [ci]}
+`, indent(ca.RootPEM(), 12))
+	p := mustParse(t, src)
+	if p.Keys().Len() != 1 || !p.RuleFor("clusters/prod/images.yaml").Allows("ci") {
+		t.Fatalf("keys %d, rule %+v: want one x509 identity allowed by the rule", p.Keys().Len(), p.RuleFor("clusters/prod/images.yaml"))
+	}
+}

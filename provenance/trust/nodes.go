@@ -1,7 +1,6 @@
 package trust
 
 import (
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -124,15 +123,22 @@ func (d *decoder) checkName(n *yaml.Node, field, name string) error {
 }
 
 func describe(n *yaml.Node) string {
+	tag := n.ShortTag()
 	switch n.Kind {
 	case yaml.MappingNode:
+		if tag != "!!map" {
+			return "a mapping tagged " + tag
+		}
 		return "a mapping"
 	case yaml.SequenceNode:
+		if tag != "!!seq" {
+			return "a list tagged " + tag
+		}
 		return "a list"
 	case yaml.AliasNode:
 		return "an alias"
 	case yaml.ScalarNode:
-		switch n.ShortTag() {
+		switch tag {
 		case "!!str":
 			return "a string"
 		case "!!int":
@@ -145,7 +151,7 @@ func describe(n *yaml.Node) string {
 			return "null"
 		}
 	}
-	return fmt.Sprintf("a value tagged %s", n.ShortTag())
+	return "a value tagged " + tag
 }
 
 // join appends a mapping key to a field path; keys that would make the

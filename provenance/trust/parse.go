@@ -160,6 +160,9 @@ func (d *decoder) noAnchors(n *yaml.Node, field string) error {
 }
 
 func (d *decoder) policy(root *yaml.Node) (*Policy, error) {
+	if root.Kind != yaml.MappingNode {
+		return nil, d.failf(root, "", "the policy must be a mapping of version, signers, groups and rules, got %s", describe(root))
+	}
 	top, err := d.entries(root, "")
 	if err != nil {
 		return nil, err
