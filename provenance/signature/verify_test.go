@@ -393,3 +393,29 @@ func dsaKeyLine() string {
 	}{"ssh-dss", big.NewInt(23), big.NewInt(11), big.NewInt(4), big.NewInt(3)})
 	return "ssh-dss " + base64.StdEncoding.EncodeToString(wire) + " dsa"
 }
+
+func TestOpenPGPStructure(t *testing.T) {
+	t.Parallel()
+	ring := fixtureRing(t)
+	c := fixtureCommit(t, testdataOpenPGPCommit)
+	body := unwrapSignature(t, c.Signature)
+	cases := []struct {
+		name   string
+		sig    []byte
+		want   error
+		reason string
+	}{
+		{name: "two signature packets", sig: wrapSignature(t, wrapOpenPGP, append(append([]byte(nil), body...), body...)), want: signature.ErrMalformed, reason: "more than one packet"},
+		{name: "no packet", sig: wrapSignature(t, wrapOpenPGP, nil), want: signature.ErrMalformed},
+		{name: "public key block", sig: []byte(strings.ReplaceAll(string(fixture(t, testdataOpenPGPKey)), "PUBLIC KEY BLOCK", "SIGNATURE")), want: signature.ErrMalformed, reason: "where a signature was expected"},
+		{name: "bad base64", sig: bytes.Replace(c.Signature, []byte("\n\n"), []byte("\n\n!!"), 1), want: signature.ErrMalformed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ring.Verify(c.Payload, tc.sig, time.Now())
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.reason) {
+				t.Fatalf("Verify = %v, want %v saying %q", err, tc.want, tc.reason)
+			}
+		})
+	}
+}
