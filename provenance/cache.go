@@ -49,9 +49,3 @@ func (c *lru[K, V]) put(k K, v V) {
 		delete(c.items, last.Value.(*lruItem[K, V]).key)
 	}
 }
-
-func (c *lru[K, V]) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}

@@ -274,12 +274,7 @@ func (v *Verifier) firstParentChain(ctx context.Context, repo *Repository, head 
 		if repo.shallow[cur] {
 			return w, inputErrorf(ErrShallow, "%s: the history ends at %s (shallow clone) before the trust root", repo.Location(), short(cur))
 		}
-		next, err := objectHash(c.Parents[0])
-		if err != nil {
-			w.broken = &CommitResult{SHA: cur.String(), Signers: []Signer{}, Reason: err.Error()}
-			return w, nil
-		}
-		cur = next
+		cur = mustHash(c.Parents[0]) // checked by v.commit
 	}
 }
 

@@ -224,7 +224,7 @@ func TestVerifyHistory(t *testing.T) {
 	})
 
 	t.Run("policy change by unauthorized signer", func(t *testing.T) {
-		policy := string(h.repo.Run("show", h.c3+":.gitgate/trust.yaml"))
+		policy := h.repo.Run("show", h.c3+":.gitgate/trust.yaml") + "\n"
 		sha := h.commitOn("policy-by-carol", h.c3, map[string]string{".gitgate/trust.yaml": policy + "# carol was here\n"}, h.carol)
 		wantFailure(t, verify(t, dir, "policy-by-carol", h.root, full, nil), sha, "signer carol may not change .gitgate/trust.yaml")
 	})
