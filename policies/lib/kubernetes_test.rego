@@ -1,0 +1,142 @@
+package gitgate.lib.kubernetes_test
+
+import data.gitgate.lib.fixtures
+import data.gitgate.lib.kubernetes as k8s
+
+spec := {
+	"initContainers": [{"name": "init", "image": "a"}],
+	"containers": [{"name": "app", "image": "b"}, {"image": "c"}],
+	"ephemeralContainers": [{"name": "debug", "image": "d"}],
+	"volumes": [{"name": "data", "emptyDir": {}}],
+}
+
+template_paths := {
+	"Pod": "spec",
+	"PodTemplate": "template.spec",
+	"ReplicationController": "spec.template.spec",
+	"ReplicaSet": "spec.template.spec",
+	"Deployment": "spec.template.spec",
+	"DaemonSet": "spec.template.spec",
+	"StatefulSet": "spec.template.spec",
+	"Job": "spec.template.spec",
+	"CronJob": "spec.jobTemplate.spec.template.spec",
+}
+
+test_allowed_kinds_find_pod_spec_in_both_shapes[case] if {
+	some kind, manifest in fixtures.manifests({"annotations": {"a": "b"}}, spec)
+	some shape, obj in fixtures.shapes(manifest)
+	case := sprintf("%s %s", [kind, shape])
+	k8s.pod_spec == spec with input as obj
+	k8s.pod_path == template_paths[kind] with input as obj
+	k8s.pod_annotations == {"a": "b"} with input as obj
+	is_review := shape == "admission"
+	k8s.admission == is_review with input as obj
+}
+
+test_allowed_containers_cover_all_three_lists[case] if {
+	some case, obj in fixtures.workloads({}, spec)
+	got := {[c.type, c.name] | some c in k8s.containers} with input as obj
+	got == {
+		["initContainers", "init"],
+		["containers", "app"],
+		["containers", "containers[1]"],
+		["ephemeralContainers", "debug"],
+	}
+}
+
+test_allowed_container_paths if {
+	paths := {c.path | some c in k8s.containers} with input as fixtures.manifests({}, spec).CronJob
+	paths == {
+		"spec.jobTemplate.spec.template.spec.initContainers[0]",
+		"spec.jobTemplate.spec.template.spec.containers[0]",
+		"spec.jobTemplate.spec.template.spec.containers[1]",
+		"spec.jobTemplate.spec.template.spec.ephemeralContainers[0]",
+	}
+}
+
+test_allowed_volumes if {
+	vols := k8s.volumes with input as fixtures.manifests({}, spec).Deployment
+	vols == {{"volume": {"name": "data", "emptyDir": {}}, "name": "data", "path": "spec.template.spec.volumes[0]"}}
+}
+
+test_denied_no_pod_spec_for_other_kinds[case] if {
+	some case, obj in fixtures.non_workloads
+	not k8s.pod_spec with input as obj
+	count(k8s.containers) == 0 with input as obj
+}
+
+test_allowed_manifest_without_api_version if {
+	obj := json.remove(fixtures.manifests({}, spec).Deployment, ["apiVersion"])
+	k8s.pod_path == "spec.template.spec" with input as obj
+}
+
+test_allowed_old_api_groups if {
+	obj := object.union(fixtures.manifests({}, spec).Deployment, {"apiVersion": "extensions/v1beta1"})
+	k8s.pod_path == "spec.template.spec" with input as obj
+}
+
+test_denied_delete_request_reviews_nothing if {
+	obj := fixtures.admission_request(fixtures.manifests({}, spec).Pod, {"operation": "DELETE", "object": null})
+	not k8s.resource with input as obj
+	count(k8s.containers) == 0 with input as obj
+}
+
+test_allowed_subresources_as_pod_security_admission_does[case] if {
+	pod := fixtures.manifests({}, spec).Pod
+	deployment := fixtures.manifests({}, spec).Deployment
+	some case, want in {
+		"pods/ephemeralcontainers": [pod, true],
+		"pods/resize": [pod, true],
+		"pods/some-future-subresource": [pod, true],
+		"pods/status": [pod, false],
+		"pods/exec": [pod, false],
+		"deployments/status": [deployment, false],
+		"deployments/scale": [deployment, false],
+	}
+	sub := split(case, "/")[1]
+	obj := fixtures.admission_request(want[0], {"operation": "UPDATE", "subResource": sub})
+	k8s.reviewed == want[1] with input as obj
+}
+
+test_allowed_names_and_namespaces if {
+	pod := fixtures.manifests({}, spec).Pod
+	k8s.name == "test" with input as pod
+	k8s.namespace == "default" with input as pod
+	generated := json.patch(pod, [{"op": "remove", "path": "/metadata/name"}, {"op": "add", "path": "/metadata/generateName", "value": "web-"}])
+	k8s.name == "web-" with input as generated
+	unnamed := json.remove(pod, ["metadata/name", "metadata/namespace"])
+	k8s.name == "<unnamed>" with input as unnamed
+	not k8s.namespace with input as unnamed
+
+	# In admission the request's namespace counts, as the API server sets it
+	# from the URL.
+	k8s.namespace == "prod" with input as fixtures.admission_request(unnamed, {"namespace": "prod"})
+}
+
+test_allowed_parameters_default_and_data if {
+	k8s.parameter(["x", "y"], 7) == 7
+	k8s.parameter(["x", "y"], 7) == 8 with data.gitgate.parameters as {"x": {"y": 8}}
+	k8s.parameter(["x", "y"], 7) == 7 with data.gitgate.parameters as {"x": {"y": null}}
+	k8s.parameter(["x", "y"], 7) == false with data.gitgate.parameters as {"x": {"y": false}}
+}
+
+test_allowed_string_field if {
+	k8s.string_field({"a": "x"}, "a") == "x"
+	k8s.string_field({}, "a") == ""
+	k8s.string_field({"a": null}, "a") == ""
+	k8s.string_field({"a": 1}, "a") == "1"
+}
+
+test_allowed_security_context if {
+	k8s.security_context({"securityContext": {"privileged": true}}) == {"privileged": true}
+	k8s.security_context({}) == {}
+	k8s.security_context({"securityContext": null}) == {}
+}
+
+test_denied_violation_shape if {
+	v := k8s.violation({"id": "x.y", "severity": "low"}, "bad", {"field": "spec"}) with input as fixtures.manifests({}, spec).Deployment
+	v == {
+		"msg": "Deployment/test: bad",
+		"details": {"policy": "x.y", "severity": "low", "kind": "Deployment", "name": "test", "namespace": "default", "field": "spec"},
+	}
+}
