@@ -46,7 +46,11 @@ var (
 type Verified struct {
 	Signer string // the name the trust policy gives the key's owner
 	Format Format
-	KeyID  string // fingerprint (SSH SHA256:..., OpenPGP hex fingerprint, X.509 cert SHA-256)
+	// KeyID is the key's fingerprint: SSH "SHA256:<base64>" as ssh-keygen
+	// prints it, OpenPGP the primary key's fingerprint in upper-case hex
+	// as gpg prints it, X.509 the lower-case hex SHA-256 of the signer's
+	// certificate.
+	KeyID string
 }
 
 // KeyRing holds the trusted public keys of one trust policy, each tagged

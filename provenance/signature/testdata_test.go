@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,5 +127,33 @@ func TestFixturesVerify(t *testing.T) {
 				t.Fatalf("Verify = %+v, want %s/%s", v, tc.signer, tc.format)
 			}
 		})
+	}
+}
+
+// TestVerifyConcurrent runs Verify on one ring from many goroutines; with
+// -race it proves the ring is read-only after construction.
+func TestVerifyConcurrent(t *testing.T) {
+	t.Parallel()
+	ring := fixtureRing(t)
+	var commits []*signature.Commit
+	for _, name := range []string{testdataSSHCommit, testdataOpenPGPCommit, testdataX509Commit} {
+		commits = append(commits, fixtureCommit(t, name))
+	}
+	errs := make(chan error, 8*len(commits))
+	var wg sync.WaitGroup
+	for range 8 {
+		for _, c := range commits {
+			wg.Go(func() {
+				_, err := ring.Verify(c.Payload, c.Signature, time.Now())
+				errs <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
