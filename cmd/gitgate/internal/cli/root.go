@@ -68,6 +68,7 @@ func NewRootCommand(s Streams) *cobra.Command {
 		newVersionCommand(s),
 		newCheckCommand(s),
 		newTestCommand(s),
+		newVerifyCommand(s),
 	)
 	return root
 }
