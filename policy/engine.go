@@ -190,19 +190,22 @@ func parseModules(srcs map[string][]byte, v RegoVersion) (map[string]*ast.Module
 	return modules, nil
 }
 
-// checkIfWithoutContains refuses `deny if { ... }` in Rego v1, where the
-// author almost certainly meant `deny contains msg if`: the rule would be a
-// boolean that conftest's conventions never report (OPA issue 6509). conftest
-// refuses it the same way.
+// checkIfWithoutContains refuses `deny if { ... }` (and any deny, violation
+// or warn rule whose value is plain true): the author meant `deny contains
+// msg if`, and a boolean is never reported, so the rule would pass every
+// input in silence (OPA issue 6509). conftest means to refuse these too, but
+// its check looks for an empty head name, which OPA 1.x no longer leaves, so
+// conftest v0.71.1 lets them through as successes; gitgate refuses them.
 func checkIfWithoutContains(modules map[string]*ast.Module) error {
 	for _, name := range sortedKeys(modules) {
 		for _, r := range modules[name].Rules {
 			h := r.Head
-			if h == nil || h.Name != "" || h.Value == nil || len(h.Reference) == 0 {
+			if h == nil || h.Key != nil || len(h.Args) > 0 || h.Value == nil || len(h.Reference) == 0 {
 				continue
 			}
 			ref := h.Reference[0].Value.String()
-			if (failureRegex.MatchString(ref) || warningRegex.MatchString(ref)) && h.Value.String() == "true" {
+			if b, ok := h.Value.Value.(ast.Boolean); ok && bool(b) && !r.Default &&
+				(failureRegex.MatchString(ref) || warningRegex.MatchString(ref)) {
 				return fmt.Errorf("rule is using 'if' keyword without 'contains' keyword: rule in %s at line %d", name, h.Location.Row)
 			}
 		}

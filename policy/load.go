@@ -126,10 +126,12 @@ func ReadModulesFS(fsys fs.FS, roots ...string) (map[string][]byte, error) {
 	return mods, nil
 }
 
-// ReadData loads the data files at paths with conftest's --data semantics:
-// folders are searched recursively for .json, .yaml and .yml files, and every
-// document is merged into `data` by OPA's loader (conflicting keys are an
-// error).
+// ReadData loads the data files at paths with conftest's --data semantics
+// (OPA's loader): folders are searched recursively for .json, .yaml and .yml
+// files, and each file's document is merged into `data` under the path of
+// its folder relative to the path given: with `--data policy`,
+// policy/exceptions/x.yaml lands under data.exceptions. Conflicting values
+// are an error.
 func ReadData(paths ...string) (map[string]any, error) {
 	if len(paths) == 0 {
 		return map[string]any{}, nil
