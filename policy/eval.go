@@ -98,7 +98,7 @@ func classify(ctx context.Context, err error) error {
 //     counts as successes, so an input passes every rule body it did not
 //     trip.
 func (ns *namespace) collect(b rego.Vars, out *outcome) error {
-	exc, _ := termArray(b[ns.exception])
+	exc := termArray(b[ns.exception])
 	var failures, warnings, exceptions, successes int
 	for _, r := range ns.rules {
 		n := 0
@@ -113,7 +113,7 @@ func (ns *namespace) collect(b rego.Vars, out *outcome) error {
 			out.exceptions = append(out.exceptions, Message{Msg: r.exceptionQuery})
 		}
 		exceptions += n
-		vals, _ := termArray(b[r.binding])
+		vals := termArray(b[r.binding])
 		if n > 0 || vals == nil || vals.Len() == 0 {
 			// Excepted, or undefined (e.g. a complete rule whose body
 			// failed): nothing to report.
@@ -154,13 +154,14 @@ func (ns *namespace) collect(b rego.Vars, out *outcome) error {
 	return nil
 }
 
-func termArray(x any) (*ast.Array, bool) {
-	t, ok := x.(*ast.Term)
-	if !ok {
-		return nil, false
+// termArray returns a binding's array, or nil.
+func termArray(x any) *ast.Array {
+	if t, ok := x.(*ast.Term); ok {
+		if a, ok := t.Value.(*ast.Array); ok {
+			return a
+		}
 	}
-	a, ok := t.Value.(*ast.Array)
-	return a, ok
+	return nil
 }
 
 // elements returns a set's members in Rego's sorted order, or an array's in

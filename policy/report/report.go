@@ -49,7 +49,7 @@ func Write(w io.Writer, format string, results policy.CheckResults, opts Options
 	case "json":
 		err = writeJSON(bw, results)
 	case "tap":
-		err = writeTAP(bw, results)
+		writeTAP(bw, results)
 	case "table":
 		err = writeTable(bw, results)
 	case "junit":

@@ -155,16 +155,25 @@ func loadEngine(ctx context.Context, o *checkOptions) (*policy.Engine, error) {
 
 // expandInputs turns the arguments into the list of files to check: "-" as
 // is, files as named, folders walked in lexical order for .yaml, .yml and
-// .json files. Symlinks inside folders are not followed (conftest follows
-// them), so a checked-out repository cannot point check at files outside it.
+// .json files. A path named twice is checked once, as in conftest (which
+// keys its inputs by path). Symlinks inside folders are not followed
+// (conftest follows them), so a checked-out repository cannot point check
+// at files outside it.
 func expandInputs(args []string) ([]string, error) {
 	var files []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			files = append(files, p)
+		}
+	}
 	for _, a := range args {
 		if a == "" {
 			continue
 		}
 		if a == "-" {
-			files = append(files, a)
+			add(a)
 			continue
 		}
 		info, err := os.Stat(a)
@@ -172,7 +181,7 @@ func expandInputs(args []string) ([]string, error) {
 			return nil, fmt.Errorf("input %s: %w", a, err)
 		}
 		if !info.IsDir() {
-			files = append(files, a)
+			add(a)
 			continue
 		}
 		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
@@ -180,7 +189,7 @@ func expandInputs(args []string) ([]string, error) {
 				return err
 			}
 			if _, ok := policy.FormatOf(p); ok && d.Type().IsRegular() && p != "-" {
-				files = append(files, p)
+				add(p)
 			}
 			return nil
 		})
