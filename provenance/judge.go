@@ -16,23 +16,30 @@ import (
 // evaluate judges commit h of a first-parent chain by the trust policy of its
 // first parent (DESIGN.md §2). Failures are verdicts; only a repository that
 // cannot be read (missing objects) or an ended context is an error.
-func (v *Verifier) evaluate(ctx context.Context, repo *Repository, h plumbing.Hash) (CommitResult, error) {
+func (v *Verifier) evaluate(ctx context.Context, repo *Repository, it judgeItem) (CommitResult, error) {
+	h := it.h
 	res := CommitResult{SHA: h.String(), Signers: []Signer{}}
 	fail := func(reason string) (CommitResult, error) {
 		res.Reason = reason
 		return res, nil
 	}
-	c, err := v.commit(repo, h)
-	if err != nil {
-		return v.readFailure(repo, &res, err)
+	c := it.c
+	if c == nil {
+		var err error
+		if c, err = v.commit(repo, h); err != nil {
+			return v.readFailure(repo, &res, err)
+		}
 	}
 	if len(c.Parents) == 0 {
 		return fail("root commit: there is no parent whose trust policy could authorize it")
 	}
 	p1h, _ := objectHash(c.Parents[0]) // checked when the commit was parsed
-	p1, err := v.commit(repo, p1h)
-	if err != nil {
-		return v.readFailure(repo, &res, fmt.Errorf("first parent: %w", err))
+	p1 := it.p1
+	if p1 == nil {
+		var err error
+		if p1, err = v.commit(repo, p1h); err != nil {
+			return v.readFailure(repo, &res, fmt.Errorf("first parent: %w", err))
+		}
 	}
 	pol := v.policyAt(repo, mustHash(p1.Tree))
 	if pol.err != nil {

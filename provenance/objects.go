@@ -55,12 +55,14 @@ func (r *Repository) readObject(t plumbing.ObjectType, h plumbing.Hash, limit in
 		return nil, fmt.Errorf("read %s %s: %w", t, h, err)
 	}
 	defer func() { _ = rd.Close() }()
-	data, err := io.ReadAll(io.LimitReader(rd, limit+1))
-	if err != nil {
+	// The size is known and within the limit: read exactly that much into
+	// one buffer, then make sure nothing follows.
+	data := make([]byte, obj.Size())
+	if _, err := io.ReadFull(rd, data); err != nil {
 		return nil, fmt.Errorf("read %s %s: %w", t, h, err)
 	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: %s %s is more than the limit of %d bytes", errObjectTooLarge, t, h, limit)
+	if n, _ := rd.Read(make([]byte, 1)); n != 0 {
+		return nil, fmt.Errorf("read %s %s: more content than its declared size", t, h)
 	}
 	return data, nil
 }

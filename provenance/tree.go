@@ -1,7 +1,6 @@
 package provenance
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -48,23 +47,28 @@ var errMalformedTree = errors.New("malformed tree")
 // names that are one path segment (no "/", ".", "..", ".git"), no duplicate
 // names, and Git's sort order. Anything else is a crafted object: ambiguous
 // trees could make gitgate judge different files than a checkout shows.
-func parseTree(data []byte) ([]treeEntry, error) {
-	var entries []treeEntry
+func parseTree(raw []byte) ([]treeEntry, error) {
+	// One string for the whole object: entry names are substrings of it, so
+	// a tree of n entries costs two allocations, not n+1.
+	data := string(raw)
+	// An entry takes at least 23 bytes ("40000 x\0" is 8 plus 20 for the
+	// hash); the estimate only sizes the slice.
+	entries := make([]treeEntry, 0, len(data)/28+1)
 	for len(data) > 0 {
-		sp := bytes.IndexByte(data, ' ')
+		sp := strings.IndexByte(data, ' ')
 		if sp <= 0 {
 			return nil, fmt.Errorf("%w: entry without a mode", errMalformedTree)
 		}
-		kind, ok := modeKind(string(data[:sp]))
+		kind, ok := modeKind(data[:sp])
 		if !ok {
 			return nil, fmt.Errorf("%w: unknown mode %q", errMalformedTree, data[:sp])
 		}
 		data = data[sp+1:]
-		nul := bytes.IndexByte(data, 0)
+		nul := strings.IndexByte(data, 0)
 		if nul < 0 {
 			return nil, fmt.Errorf("%w: entry name without terminator", errMalformedTree)
 		}
-		name := string(data[:nul])
+		name := data[:nul]
 		if err := checkEntryName(name); err != nil {
 			return nil, err
 		}

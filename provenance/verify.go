@@ -199,14 +199,20 @@ func (v *Verifier) run(ctx context.Context, repo *Repository, snap *Snapshot, he
 	} else if !walk.reachedStop {
 		return v.rootNotOnChain(ctx, repo, snap, head, root)
 	}
-	toCheck := walk.chain
+	toCheck := make([]judgeItem, len(walk.chain))
+	for i, h := range walk.chain {
+		toCheck[i] = judgeItem{h: h, c: walk.commits[i]}
+		if i+1 < len(walk.commits) {
+			toCheck[i].p1 = walk.commits[i+1]
+		}
+	}
 	if mode == ModeHead && len(toCheck) > 1 {
 		toCheck = toCheck[:1]
 	}
 	if len(toCheck) == 0 && head != root && walk.broken == nil {
 		// The head is the stop point (already verified): judge it again,
 		// cheaply from the cache, so the snapshot names its signers.
-		toCheck = []plumbing.Hash{head}
+		toCheck = []judgeItem{{h: head}}
 	}
 	results, err := v.judgeAll(ctx, repo, toCheck)
 	if err != nil {
@@ -239,6 +245,7 @@ func (v *Verifier) rootNotOnChain(ctx context.Context, repo *Repository, snap *S
 
 type chainWalk struct {
 	chain       []plumbing.Hash // head first, stop commit excluded
+	commits     []*signature.Commit
 	reachedStop bool
 	sawLast     bool
 	broken      *CommitResult // a malformed commit that ended the walk
@@ -268,6 +275,7 @@ func (v *Verifier) firstParentChain(ctx context.Context, repo *Repository, head 
 			return w, nil
 		}
 		w.chain = append(w.chain, cur)
+		w.commits = append(w.commits, c)
 		if len(c.Parents) == 0 {
 			return w, nil
 		}
@@ -278,16 +286,23 @@ func (v *Verifier) firstParentChain(ctx context.Context, repo *Repository, head 
 	}
 }
 
+// judgeItem is a commit to judge, with the parsed commit and first parent
+// when the walk already read them (nil otherwise).
+type judgeItem struct {
+	h     plumbing.Hash
+	c, p1 *signature.Commit
+}
+
 // judgeAll judges commits in parallel, keeping their order.
-func (v *Verifier) judgeAll(ctx context.Context, repo *Repository, hashes []plumbing.Hash) ([]CommitResult, error) {
-	results := make([]CommitResult, len(hashes))
-	workers := min(v.workers, len(hashes))
+func (v *Verifier) judgeAll(ctx context.Context, repo *Repository, items []judgeItem) ([]CommitResult, error) {
+	results := make([]CommitResult, len(items))
+	workers := min(v.workers, len(items))
 	if workers <= 1 {
-		for i, h := range hashes {
+		for i, it := range items {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			r, err := v.judge(ctx, repo, h)
+			r, err := v.judge(ctx, repo, it)
 			if err != nil {
 				return nil, err
 			}
@@ -306,7 +321,7 @@ func (v *Verifier) judgeAll(ctx context.Context, repo *Repository, hashes []plum
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				r, err := v.judge(ctx, repo, hashes[i])
+				r, err := v.judge(ctx, repo, items[i])
 				if err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					continue
@@ -316,7 +331,7 @@ func (v *Verifier) judgeAll(ctx context.Context, repo *Repository, hashes []plum
 		})
 	}
 feed:
-	for i := range hashes {
+	for i := range items {
 		select {
 		case next <- i:
 		case <-ctx.Done():
@@ -334,20 +349,20 @@ feed:
 	return results, nil
 }
 
-// judge returns the verdict on commit h, from the cache when known.
-func (v *Verifier) judge(ctx context.Context, repo *Repository, h plumbing.Hash) (CommitResult, error) {
+// judge returns the verdict on a commit, from the cache when known.
+func (v *Verifier) judge(ctx context.Context, repo *Repository, it judgeItem) (CommitResult, error) {
 	v.mu.Lock()
-	r, ok := v.verdicts[h]
+	r, ok := v.verdicts[it.h]
 	v.mu.Unlock()
 	if ok {
 		return r, nil
 	}
-	r, err := v.evaluate(ctx, repo, h)
+	r, err := v.evaluate(ctx, repo, it)
 	if err != nil {
 		return CommitResult{}, err
 	}
 	v.mu.Lock()
-	v.verdicts[h] = r
+	v.verdicts[it.h] = r
 	v.mu.Unlock()
 	return r, nil
 }

@@ -1,0 +1,117 @@
+package provenance_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"gitgate.dev/gitgate/provenance"
+	"gitgate.dev/gitgate/provenance/internal/benchrepo"
+)
+
+// benchCommits is the history length the targets are stated for.
+const benchCommits = 10_000
+
+var (
+	benchDirOnce sync.Once
+	benchDir     string
+	benchDirErr  error
+	benchMu      sync.Mutex
+	benchRepos   = map[string]*benchrepo.Repo{}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		_ = os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+// benchHistory generates (once per process and key) a signed history of
+// benchCommits commits; generation is in-process and takes seconds.
+func benchHistory(b *testing.B, format benchrepo.Format, key string) *benchrepo.Repo {
+	b.Helper()
+	benchDirOnce.Do(func() { benchDir, benchDirErr = os.MkdirTemp("", "gitgate-bench-") })
+	if benchDirErr != nil {
+		b.Fatal(benchDirErr)
+	}
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	name := string(format) + "-" + key
+	if r, ok := benchRepos[name]; ok {
+		return r
+	}
+	r, err := benchrepo.Generate(benchrepo.Options{Dir: filepath.Join(benchDir, name), Commits: benchCommits, Format: format})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchRepos[name] = r
+	return r
+}
+
+// BenchmarkVerifyFull verifies a 10,000-commit history from scratch each
+// iteration: open the repository, a new Verifier (no cached verdicts), every
+// commit's signature, policy and tree diff. Run with -cpu 1 for the
+// one-core figure; ns/commit is the per-commit cost.
+func BenchmarkVerifyFull(b *testing.B) {
+	for _, format := range []benchrepo.Format{benchrepo.SSH, benchrepo.OpenPGP} {
+		b.Run(string(format), func(b *testing.B) {
+			r := benchHistory(b, format, "full")
+			for b.Loop() {
+				snap := verifyBench(b, r, nil)
+				if len(snap.Commits) != benchCommits {
+					b.Fatalf("%d commits checked", len(snap.Commits))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchCommits), "ns/commit")
+		})
+	}
+}
+
+// BenchmarkReverifyOneNewCommit is the incremental case: the ledger holds
+// the previous head, one signed commit arrived (as loose objects, as a fetch
+// leaves them); a new process opens the repository and verifies.
+func BenchmarkReverifyOneNewCommit(b *testing.B) {
+	for _, format := range []benchrepo.Format{benchrepo.SSH, benchrepo.OpenPGP} {
+		b.Run(string(format), func(b *testing.B) {
+			r := benchHistory(b, format, "reverify")
+			prev := r.Head
+			if _, err := r.Append(); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				ledger := &provenance.MemoryLedger{}
+				cp := provenance.Checkpoint{Commit: prev, TrustRoot: r.TrustRoot, Mode: provenance.ModeFull}
+				if err := ledger.Record(b.Context(), "bench", cp); err != nil {
+					b.Fatal(err)
+				}
+				snap := verifyBench(b, r, ledger)
+				if len(snap.Commits) != 1 {
+					b.Fatalf("%d commits checked, want 1", len(snap.Commits))
+				}
+			}
+		})
+	}
+}
+
+func verifyBench(b *testing.B, r *benchrepo.Repo, ledger provenance.Ledger) *provenance.Snapshot {
+	b.Helper()
+	repo, err := provenance.Open(r.Dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer repo.Close()
+	snap, err := provenance.NewVerifier(provenance.Options{}).Verify(b.Context(), repo, provenance.Request{
+		Source: "bench", Branch: "main", TrustRoot: r.TrustRoot, Ledger: ledger,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !snap.Verified {
+		b.Fatalf("not verified: %s", fmt.Sprint(snap.Failures()))
+	}
+	return snap
+}
