@@ -117,6 +117,10 @@ type rule struct {
 	exceptionName  string // the name exception rules use: deny_foo → "foo"
 	exceptionQuery string // the message of an exception, as conftest writes it
 	binding        string
+	// meta is the metadata of every string message of this rule,
+	// {"query": query}, shared by all of them: results of many thousand
+	// files keep one map per rule instead of one per message.
+	meta map[string]any
 }
 
 var (
@@ -304,7 +308,14 @@ func (e *Engine) selectNamespaces(modules map[string]*ast.Module) {
 // addRule records r when it is one of conftest's rules. Like conftest, it
 // counts every definition (each body of a multi-body rule) and keeps each
 // name once, comparing names case-insensitively.
+//
+// Functions are skipped: a helper such as `violation(policy, msg)` in a
+// library package is not a rule conftest can query (conftest tries to, and
+// fails to compile the query under --all-namespaces).
 func (ns *namespace) addRule(r *ast.Rule) {
+	if len(r.Head.Args) > 0 {
+		return
+	}
 	name := r.Head.Name.String()
 	failure := failureRegex.MatchString(name)
 	if !failure && !warningRegex.MatchString(name) {
@@ -322,6 +333,7 @@ func (ns *namespace) addRule(r *ast.Rule) {
 		query:          fmt.Sprintf("data.%s.%s", ns.name, name),
 		exceptionName:  exceptionName(name),
 		exceptionQuery: fmt.Sprintf("data.%s.exception[_][_] == %q", ns.name, exceptionName(name)),
+		meta:           map[string]any{"query": fmt.Sprintf("data.%s.%s", ns.name, name)},
 	})
 }
 

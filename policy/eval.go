@@ -126,7 +126,7 @@ func (ns *namespace) collect(b rego.Vars, out *outcome) error {
 			continue
 		}
 		for _, t := range msgs {
-			m, ok, err := toMessage(t.Value, r.query)
+			m, ok, err := toMessage(t.Value, &r)
 			if err != nil {
 				return fmt.Errorf("%s: %w", r.query, err)
 			}
@@ -183,10 +183,12 @@ func elements(v ast.Value) ([]*ast.Term, bool) {
 // toMessage reads one rule result: a string is the message; an object must
 // carry a string "msg", may carry "_loc" {file, line}, and keeps every other
 // field as metadata. Other values are ignored, as conftest ignores them.
-func toMessage(v ast.Value, query string) (Message, bool, error) {
+// Every message's metadata names the rule's query; string messages share
+// one read-only map per rule.
+func toMessage(v ast.Value, r *rule) (Message, bool, error) {
 	switch x := v.(type) {
 	case ast.String:
-		return Message{Msg: string(x), Metadata: map[string]any{"query": query}}, true, nil
+		return Message{Msg: string(x), Metadata: r.meta}, true, nil
 	case ast.Object:
 		raw, err := ast.JSON(x)
 		if err != nil {
@@ -206,7 +208,7 @@ func toMessage(v ast.Value, query string) (Message, bool, error) {
 				m.Metadata[k] = val
 			}
 		}
-		m.Metadata["query"] = query
+		m.Metadata["query"] = r.query
 		return m, true, nil
 	}
 	return Message{}, false, nil

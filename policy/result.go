@@ -8,7 +8,8 @@ import (
 
 // Message is one message produced by a deny, violation, warn or exception
 // rule, in conftest's shape: the text, an optional location in the input and
-// everything else the rule returned as metadata.
+// everything else the rule returned as metadata. Metadata is read-only: the
+// messages of one rule may share it.
 type Message struct {
 	Msg      string         `json:"msg"`
 	Location *Location      `json:"loc,omitempty"`

@@ -72,28 +72,41 @@ func writeStandard(w io.Writer, results policy.CheckResults, opts Options) error
 }
 
 // writeJSON is conftest's JSON: the results array indented with tabs, with
-// standard input's name "-" written as "".
+// standard input's name "-" written as "". Results are encoded one at a time
+// so that output for many thousand files is never held in memory twice.
 func writeJSON(w io.Writer, results policy.CheckResults) error {
-	out := results
-	if results != nil {
-		out = make(policy.CheckResults, len(results))
-		copy(out, results)
-		for i := range out {
-			if out[i].FileName == "-" {
-				out[i].FileName = ""
-			}
+	if results == nil {
+		_, err := io.WriteString(w, "null\n")
+		return err
+	}
+	if len(results) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
+	}
+	var raw, buf bytes.Buffer
+	enc := json.NewEncoder(&raw)
+	io.WriteString(w, "[\n\t")
+	for i := range results {
+		r := results[i]
+		if r.FileName == "-" {
+			r.FileName = ""
+		}
+		raw.Reset()
+		if err := enc.Encode(&r); err != nil {
+			return fmt.Errorf("marshal json: %w", err)
+		}
+		buf.Reset()
+		if err := json.Indent(&buf, bytes.TrimSuffix(raw.Bytes(), []byte("\n")), "\t", "\t"); err != nil {
+			return fmt.Errorf("indent json: %w", err)
+		}
+		if i > 0 {
+			io.WriteString(w, ",\n\t")
+		}
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
 		}
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return fmt.Errorf("marshal json: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, b, "", "\t"); err != nil {
-		return fmt.Errorf("indent json: %w", err)
-	}
-	buf.WriteByte('\n')
-	_, err = w.Write(buf.Bytes())
+	_, err := io.WriteString(w, "\n]\n")
 	return err
 }
 

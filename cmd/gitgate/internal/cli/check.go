@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -30,6 +32,7 @@ type checkOptions struct {
 	noColor            bool
 	suppressExceptions bool
 	regoVersion        string
+	cpuProfile         string
 }
 
 func newCheckCommand(s Streams) *cobra.Command {
@@ -74,10 +77,29 @@ over 32 MiB or a binary file).`,
 	f.BoolVar(&o.noColor, "no-color", false, "disable colors in the stdout format")
 	f.BoolVar(&o.suppressExceptions, "suppress-exceptions", false, "leave exceptions out of the stdout format")
 	f.StringVar(&o.regoVersion, "rego-version", "v1", "Rego syntax of the policies: v1 or v0")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
+	_ = f.MarkHidden("cpuprofile")
 	return cmd
 }
 
+// checkGCPercent is the garbage collector's target for check when GOGC is
+// not set. check's live heap is small (the compiled policies and a few
+// inputs in flight) while it allocates fast (every parsed document is
+// garbage after its evaluation), so the default of 100 collects very often;
+// 400 saves about a fifth of the CPU time for ten megabytes of heap.
+const checkGCPercent = 400
+
 func runCheck(ctx context.Context, s Streams, o *checkOptions, args []string) error {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		defer debug.SetGCPercent(debug.SetGCPercent(checkGCPercent))
+	}
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return usageError(err)
+		}
+		defer stop()
+	}
 	if !report.Valid(o.output) {
 		return usageError(fmt.Errorf("unknown output format %q: want one of %v", o.output, report.Formats))
 	}
@@ -255,4 +277,21 @@ func loadAll(ctx context.Context, n int, load func(context.Context, int) (policy
 		}
 	}
 	return inputs, nil
+}
+
+// startCPUProfile profiles the run for `go tool pprof`; the returned
+// function stops it and closes the file.
+func startCPUProfile(name string) (func(), error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
