@@ -54,6 +54,14 @@ bench: ## Run the Go benchmarks (BENCHTIME=1x by default; see test/bench/README.
 fuzz: ## Run every native fuzz test for FUZZTIME each (default 30s)
 	./test/fuzz.sh $(FUZZTIME)
 
+.PHONY: bench-check
+bench-check: ## gitgate check vs conftest v0.71.1 on 2,000 and 20,000 files (test/bench/README.md)
+	./test/bench/check.sh
+
+.PHONY: conftest-golden
+conftest-golden: ## Re-record conftest's outputs for the check compatibility cases
+	./policy/testdata/conftest/regen.sh
+
 .PHONY: clean
 clean: ## Remove build output
 	rm -rf bin dist
