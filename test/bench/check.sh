@@ -64,7 +64,15 @@ done
 policy_args() {
 	case $1 in
 	five) echo "-p test/bench/check/policy" ;;
-	library) echo "-p $WORK/library --all-namespaces" ;;
+	library)
+		# Every policy package, helpers (lib/) left out: conftest would try
+		# to query lib's violation() function and fail.
+		printf -- '-p %s' "$WORK/library"
+		find "$WORK/library" -name '*.rego' -not -path "$WORK/library/lib/*" -exec awk '$1 == "package" {print $2; exit}' {} \; | sort -u | while read -r ns; do
+			printf -- ' -n %s' "$ns"
+		done
+		echo
+		;;
 	esac
 }
 
