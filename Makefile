@@ -58,6 +58,10 @@ fuzz: ## Run every native fuzz test for FUZZTIME each (default 30s)
 bench-check: ## gitgate check vs conftest v0.71.1 on 2,000 and 20,000 files (test/bench/README.md)
 	./test/bench/check.sh
 
+.PHONY: bench-verify
+bench-verify: ## gitgate verify vs git log --show-signature on 10,000 signed commits (test/bench/README.md)
+	./test/bench/verify.sh
+
 .PHONY: conftest-golden
 conftest-golden: ## Re-record conftest's outputs for the check compatibility cases
 	./policy/testdata/conftest/regen.sh
