@@ -82,10 +82,29 @@ func compileLibrary(t testing.TB, caps *ast.Capabilities) *ast.Compiler {
 	return c
 }
 
+// libraryQuery returns a query for the list of every deny and warn result of
+// every policy of the library.
+func libraryQuery(t testing.TB) string {
+	t.Helper()
+	var refs []string
+	for name, m := range parseLibrary(t, false) {
+		if path.Base(name) != "policy.rego" {
+			continue
+		}
+		for _, rule := range []string{"deny", "warn"} {
+			if hasRule(m, rule) {
+				refs = append(refs, m.Package.Path.String()+"."+rule)
+			}
+		}
+	}
+	sort.Strings(refs)
+	return "[x | some rs in [" + strings.Join(refs, ", ") + "]; some x in rs]"
+}
+
 // prepare compiles query against the library once, for many evaluations.
 func prepare(t testing.TB, c *ast.Compiler, query string) rego.PreparedEvalQuery {
 	t.Helper()
-	pq, err := rego.New(rego.Query(query), rego.Compiler(c)).PrepareForEval(context.Background())
+	pq, err := rego.New(rego.Query(query), rego.Compiler(c), rego.StrictBuiltinErrors(true)).PrepareForEval(context.Background())
 	if err != nil {
 		t.Fatalf("prepare %q: %v", query, err)
 	}

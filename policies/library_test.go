@@ -16,7 +16,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
 	"github.com/open-policy-agent/opa/v1/tester"
-
 )
 
 // TestRegoUnitTests runs every test_ rule of the library with OPA's tester,
@@ -28,7 +27,9 @@ func TestRegoUnitTests(t *testing.T) {
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetTimeout(time.Minute).
 		CapturePrintOutput(true).
-		Run(t.Context(), modules)
+		RaiseBuiltinErrors(true).
+		SetModules(modules).
+		RunTests(t.Context(), nil)
 	if err != nil {
 		t.Fatalf("compile library with tests: %v", err)
 	}

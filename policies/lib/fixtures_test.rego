@@ -51,9 +51,20 @@ version(api_version) := api_version if not contains(api_version, "/")
 
 version(api_version) := split(api_version, "/")[1] if contains(api_version, "/")
 
-# workloads is every kind in both shapes, keyed by "<Kind> <shape>"; a test
-# iterates it to cover all of them, with one sub-result per case.
+# workloads wraps the pod in a Pod, a Deployment and a CronJob (the three
+# places a pod spec sits: spec, spec.template.spec and
+# spec.jobTemplate.spec.template.spec), each in both shapes, keyed by
+# "<Kind> <shape>"; a test iterates it, with one sub-result per case. The
+# lib tests check with all_workloads that every other kind is found alike.
 workloads(meta, spec) := {case: obj |
+	all := manifests(meta, spec)
+	some kind in ["Pod", "Deployment", "CronJob"]
+	some shape, obj in shapes(all[kind])
+	case := sprintf("%s %s", [kind, shape])
+}
+
+# all_workloads is workloads for every kind that carries a pod spec.
+all_workloads(meta, spec) := {case: obj |
 	some kind, manifest in manifests(meta, spec)
 	some shape, obj in shapes(manifest)
 	case := sprintf("%s %s", [kind, shape])
@@ -102,13 +113,18 @@ merged_container(c, false, _) := c
 # request fields (operation, subResource, oldObject).
 admission_request(obj, fields) := {"request": object.union(review(obj).request, fields)}
 
-# non_workloads are objects without a pod spec, in both shapes.
+# non_workload_manifests are objects without a pod spec, keyed by kind; the
+# "CustomDeployment" is a CRD that reuses the name Deployment in another API
+# group.
+non_workload_manifests := {
+	"ConfigMap": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta, "data": {"privileged": "true"}},
+	"Service": {"apiVersion": "v1", "kind": "Service", "metadata": object_meta, "spec": {"ports": [{"port": 80}]}},
+	"CustomDeployment": {"apiVersion": "example.com/v1", "kind": "Deployment", "metadata": object_meta, "spec": {"template": {"spec": {"hostNetwork": true, "containers": [{"name": "app", "image": "app", "securityContext": {"privileged": true}}]}}}},
+}
+
+# non_workloads are the non_workload_manifests in both shapes.
 non_workloads := {case: obj |
-	some kind, manifest in {
-		"ConfigMap": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta, "data": {"privileged": "true"}},
-		"Service": {"apiVersion": "v1", "kind": "Service", "metadata": object_meta, "spec": {"ports": [{"port": 80}]}},
-		"CustomDeployment": {"apiVersion": "example.com/v1", "kind": "Deployment", "metadata": object_meta, "spec": {"template": {"spec": {"hostNetwork": true, "containers": [{"name": "app", "image": "app", "securityContext": {"privileged": true}}]}}}},
-	}
+	some kind, manifest in non_workload_manifests
 	some shape, obj in shapes(manifest)
 	case := sprintf("%s %s", [kind, shape])
 }

@@ -186,37 +186,39 @@ user_namespace if pod_spec.hostUsers == false
 # Pod Security Admission visits them.
 container_fields := ["initContainers", "containers", "ephemeralContainers"]
 
-# containers holds every container of the pod spec: containers,
-# initContainers and ephemeralContainers, each as
-# {"container": <object>, "name": <name>, "type": <list field>, "path": <field path>}.
-containers contains {"container": c, "name": container_name(c, field, i), "type": field, "path": sprintf("%s.%s[%d]", [pod_path, field, i])} if {
+# containers lists every container of the pod spec: initContainers,
+# containers and ephemeralContainers, each as
+# {"container": <object>, "name": <name>, "type": <list field>,
+#  "path": <field path>, "sc": <securityContext, {} when unset>}.
+# It is an array, not a set, so that no container object is hashed; it is
+# computed once per evaluation and shared by every policy.
+containers := [entry |
 	some field in container_fields
-	is_array(pod_spec[field])
-	some i, c in pod_spec[field]
+	list := pod_spec[field]
+	is_array(list)
+	some i, c in list
 	is_object(c)
-}
+	entry := {
+		"container": c,
+		"name": container_name(c, field, i),
+		"type": field,
+		"path": sprintf("%s.%s[%d]", [pod_path, field, i]),
+		"sc": security_context(c),
+	}
+]
 
-container_name(c, field, i) := name_or(object.get(c, "name", null), sprintf("%s[%d]", [field, i]))
+# container_name is the container's name, or its position when it has none.
+container_name(c, field, i) := c.name if {
+	is_string(c.name)
+	c.name != ""
+} else := sprintf("%s[%d]", [field, i])
 
-# name_or returns name when it is a non-empty string, fallback otherwise.
-# (Rego note: the functions below take values, never refs that may be
-# undefined: a call like `not f(x.missing)` is itself undefined.)
-name_or(name, _) := name if non_empty_string(name)
-
-name_or(name, fallback) := fallback if not non_empty_string(name)
-
-non_empty_string(s) if {
-	is_string(s)
-	s != ""
-}
-
-# security_context is a container's securityContext ({} when unset).
-security_context(c) := sc if {
-	sc := object.get(c, "securityContext", {})
-	is_object(sc)
-}
-
-security_context(c) := {} if not is_object(object.get(c, "securityContext", {}))
+# security_context is a container's securityContext ({} when unset or null).
+# Functions here use else rather than a negated call: `not f(x.missing)` is
+# undefined in Rego, which would silently skip the container.
+security_context(c) := c.securityContext if {
+	is_object(c.securityContext)
+} else := {}
 
 # volumes holds every volume of the pod spec as
 # {"volume": <object>, "name": <name>, "path": <field path>}.
@@ -235,14 +237,11 @@ is_set(obj, field) if {
 # string_field returns obj[key] as a string: "" when absent or null (as the
 # Kubernetes API decodes it), the value itself when it is a string, and the
 # value printed with %v otherwise, so that a malformed value is still judged.
-string_field(obj, key) := obj[key] if is_string(obj[key])
-
-string_field(obj, key) := "" if object.get(obj, key, null) == null
-
-string_field(obj, key) := sprintf("%v", [obj[key]]) if {
-	obj[key] != null
-	not is_string(obj[key])
-}
+string_field(obj, key) := obj[key] if {
+	is_string(obj[key])
+} else := "" if {
+	object.get(obj, key, null) == null
+} else := sprintf("%v", [obj[key]])
 
 # parameters holds the library's parameters, data.gitgate.parameters.
 default parameters := {}
@@ -251,14 +250,10 @@ parameters := data.gitgate.parameters if is_object(data.gitgate.parameters)
 
 # parameter returns the parameter at path under data.gitgate.parameters, or
 # default_value when it is not set (or set to null).
-parameter(path, _) := value if {
+parameter(path, default_value) := value if {
 	value := object.get(parameters, path, null)
 	value != null
-}
-
-parameter(path, default_value) := default_value if {
-	object.get(parameters, path, null) == null
-}
+} else := default_value
 
 # quote_list renders names as "a", "b" for messages.
 quote_list(names) := concat(", ", [sprintf("%q", [n]) | some n in names])

@@ -34,7 +34,7 @@ test_allowed_kinds_find_pod_spec_in_both_shapes[case] if {
 }
 
 test_allowed_containers_cover_all_three_lists[case] if {
-	some case, obj in fixtures.workloads({}, spec)
+	some case, obj in fixtures.all_workloads({}, spec)
 	got := {[c.type, c.name] | some c in k8s.containers} with input as obj
 	got == {
 		["initContainers", "init"],

@@ -25,64 +25,61 @@ policy := {"id": "images.pinned", "severity": "medium"}
 
 require_digest := k8s.parameter(["images", "pinned", "require_digest"], false)
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": image}) if {
+# checked lists every container with its image and the parsed reference,
+# null when the image is missing or does not parse. Each image is parsed once
+# per evaluation.
+checked := [{"c": c, "image": image, "ref": parse(image)} |
 	some c in k8s.containers
-	image := object.get(c.container, "image", "")
-	not usable(image)
-	field := sprintf("%s.image", [c.path])
-	msg := sprintf("container %q has no image (%s)", [c.name, field])
-}
+	image := object.get(c.container, "image", null)
+]
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": image}) if {
-	some c in k8s.containers
-	image := c.container.image
-	usable(image)
-	ref := images.parse(image)
-	ref.digest != ""
-	not images.valid_digest(ref.digest)
-	field := sprintf("%s.image", [c.path])
-	msg := sprintf("container %q uses image %q with a malformed digest (%s)", [c.name, image, field])
-}
-
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": image}) if {
-	some c in k8s.containers
-	image := c.container.image
-	usable(image)
-	ref := images.parse(image)
-	ref.digest == ""
-	ref.tag in {"", "latest"}
-	field := sprintf("%s.image", [c.path])
-	msg := sprintf("container %q uses image %q, which is not pinned: name a version tag and a digest, as in %s:1.2.3@sha256:<digest> (%s)", [c.name, image, ref.name, field])
-}
-
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": image}) if {
-	require_digest == true
-	some [field, c, image] in tag_only
-	msg := sprintf("container %q uses image %q, pinned by tag only: add its digest, as in %s@sha256:<digest> (%s)", [c.name, image, image, field])
-}
-
-warn contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": image}) if {
-	require_digest != true
-	some [field, c, image] in tag_only
-	msg := sprintf("container %q uses image %q, pinned by tag only: a tag can be moved, a digest cannot; consider %s@sha256:<digest> (%s)", [c.name, image, image, field])
-}
-
-# tag_only holds [field, container, image] for images with a version tag
-# and no digest.
-tag_only contains [field, c, image] if {
-	some c in k8s.containers
-	image := c.container.image
-	usable(image)
-	ref := images.parse(image)
-	ref.digest == ""
-	not ref.tag in {"", "latest"}
-	field := sprintf("%s.image", [c.path])
-}
-
-# usable is true for an image reference that is a non-empty string that
-# parses; anything else is reported as a missing image.
-usable(image) if {
+parse(image) := ref if {
 	is_string(image)
 	image != ""
-	images.parse(image)
+	ref := images.parse(image)
+} else := null
+
+deny contains k8s.violation(policy, msg, {"field": field, "container": e.c.name, "value": e.image}) if {
+	some e in checked
+	e.ref == null
+	field := sprintf("%s.image", [e.c.path])
+	msg := sprintf("container %q has no usable image (%s)", [e.c.name, field])
 }
+
+deny contains k8s.violation(policy, msg, {"field": field, "container": e.c.name, "value": e.image}) if {
+	some e in checked
+	e.ref.digest != ""
+	not images.valid_digest(e.ref.digest)
+	field := sprintf("%s.image", [e.c.path])
+	msg := sprintf("container %q uses image %q with a malformed digest (%s)", [e.c.name, e.image, field])
+}
+
+deny contains k8s.violation(policy, msg, {"field": field, "container": e.c.name, "value": e.image}) if {
+	some e in checked
+	e.ref.digest == ""
+	e.ref.tag in {"", "latest"}
+	field := sprintf("%s.image", [e.c.path])
+	msg := sprintf("container %q uses image %q, which is not pinned: name a version tag and a digest, as in %s:1.2.3@sha256:<digest> (%s)", [e.c.name, e.image, e.ref.name, field])
+}
+
+deny contains k8s.violation(policy, msg, {"field": field, "container": e.c.name, "value": e.image}) if {
+	require_digest == true
+	some e in tag_only
+	field := sprintf("%s.image", [e.c.path])
+	msg := sprintf("container %q uses image %q, pinned by tag only: add its digest, as in %s@sha256:<digest> (%s)", [e.c.name, e.image, e.image, field])
+}
+
+warn contains k8s.violation(policy, msg, {"field": field, "container": e.c.name, "value": e.image}) if {
+	require_digest != true
+	some e in tag_only
+	field := sprintf("%s.image", [e.c.path])
+	msg := sprintf("container %q uses image %q, pinned by tag only: a tag can be moved, a digest cannot; consider %s@sha256:<digest> (%s)", [e.c.name, e.image, e.image, field])
+}
+
+# tag_only lists the containers whose image has a version tag and no digest.
+tag_only := [e |
+	some e in checked
+	e.ref.digest == ""
+	e.ref.tag != ""
+	e.ref.tag != "latest"
+]

@@ -82,11 +82,22 @@ deny contains k8s.violation(policy, msg, {"field": field, "label": key, "value":
 	some target in targets
 	some key, pattern in patterns
 	value := target.labels[key]
-	not matches(pattern, value)
+	regex.is_valid(anchored(pattern))
+	not regex.match(anchored(pattern), value)
 	field := sprintf("%s.labels[%q]", [target.path, key])
 	msg := sprintf("label %s=%q must match %q (%s)", [key, value, pattern, field])
 }
 
-# An invalid pattern makes regex.match fail, so matches is undefined and the
-# label is denied: a broken parameter fails closed.
-matches(pattern, value) if regex.match(sprintf("^(?:%s)$", [pattern]), value)
+# A pattern that does not compile fails closed: every object that carries the
+# label is denied, with a message naming the parameter.
+deny contains k8s.violation(policy, msg, {"field": field, "label": key, "value": value, "pattern": pattern}) if {
+	some target in targets
+	some key, pattern in patterns
+	value := target.labels[key]
+	not regex.is_valid(anchored(pattern))
+	field := sprintf("%s.labels[%q]", [target.path, key])
+	msg := sprintf("parameter gitgate.parameters.metadata.required_labels.values[%q] = %q is not a valid RE2 pattern; label %s cannot be checked (%s)", [key, pattern, key, field])
+}
+
+# anchored makes the pattern match the whole value.
+anchored(pattern) := sprintf("^(?:%s)$", [pattern])

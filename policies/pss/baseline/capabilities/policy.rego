@@ -37,7 +37,7 @@ allowed := {
 
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": sort(forbidden)}) if {
 	some c in k8s.containers
-	added := object.get(k8s.security_context(c.container), ["capabilities", "add"], [])
+	added := object.get(c.sc, ["capabilities", "add"], [])
 	is_array(added)
 	forbidden := {cap | some cap in added; not cap in allowed}
 	count(forbidden) > 0

@@ -17,7 +17,7 @@ policy := {"id": "pss.baseline.privileged", "severity": "high"}
 
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": true}) if {
 	some c in k8s.containers
-	k8s.security_context(c.container).privileged == true
+	c.sc.privileged == true
 	field := sprintf("%s.securityContext.privileged", [c.path])
 	msg := sprintf("container %q must not set securityContext.privileged=true (%s)", [c.name, field])
 }

@@ -19,7 +19,7 @@ policy := {"id": "pss.baseline.proc_mount", "severity": "high"}
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": value}) if {
 	not k8s.user_namespace
 	some c in k8s.containers
-	sc := k8s.security_context(c.container)
+	sc := c.sc
 	k8s.is_set(sc, "procMount")
 	value := sc.procMount
 	value != "Default"

@@ -27,7 +27,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "value": type}) if {
 
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": type}) if {
 	some c in k8s.containers
-	sc := k8s.security_context(c.container)
+	sc := c.sc
 	k8s.is_set(sc, "seccompProfile")
 	type := k8s.string_field(sc.seccompProfile, "type")
 	not type in allowed_types

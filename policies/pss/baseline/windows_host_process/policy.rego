@@ -24,7 +24,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "value": true}) if {
 
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": true}) if {
 	some c in k8s.containers
-	object.get(k8s.security_context(c.container), ["windowsOptions", "hostProcess"], false) == true
+	object.get(c.sc, ["windowsOptions", "hostProcess"], false) == true
 	field := sprintf("%s.securityContext.windowsOptions.hostProcess", [c.path])
 	msg := sprintf("container %q must not run as a Windows HostProcess container (%s=true)", [c.name, field])
 }

@@ -21,7 +21,7 @@ policy := {"id": "pss.restricted.capabilities", "severity": "medium"}
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": dropped}) if {
 	not k8s.windows
 	some c in k8s.containers
-	dropped := object.get(k8s.security_context(c.container), ["capabilities", "drop"], null)
+	dropped := object.get(c.sc, ["capabilities", "drop"], null)
 	not drops_all(dropped)
 	field := sprintf("%s.securityContext.capabilities.drop", [c.path])
 	msg := sprintf("container %q must set securityContext.capabilities.drop=[\"ALL\"] (%s)", [c.name, field])
@@ -30,7 +30,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": sort(forbidden)}) if {
 	not k8s.windows
 	some c in k8s.containers
-	added := object.get(k8s.security_context(c.container), ["capabilities", "add"], [])
+	added := object.get(c.sc, ["capabilities", "add"], [])
 	is_array(added)
 	forbidden := {cap | some cap in added; cap != "NET_BIND_SERVICE"}
 	count(forbidden) > 0

@@ -19,7 +19,7 @@ policy := {"id": "pss.restricted.privilege_escalation", "severity": "medium"}
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": value}) if {
 	not k8s.windows
 	some c in k8s.containers
-	value := object.get(k8s.security_context(c.container), "allowPrivilegeEscalation", null)
+	value := object.get(c.sc, "allowPrivilegeEscalation", null)
 	value != false
 	field := sprintf("%s.securityContext.allowPrivilegeEscalation", [c.path])
 	msg := sprintf("container %q must set securityContext.allowPrivilegeEscalation=false (%s)", [c.name, field])

@@ -18,7 +18,7 @@ policy := {"id": "pss.restricted.proc_mount", "severity": "medium"}
 
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": value}) if {
 	some c in k8s.containers
-	sc := k8s.security_context(c.container)
+	sc := c.sc
 	k8s.is_set(sc, "procMount")
 	value := sc.procMount
 	value != "Default"

@@ -30,7 +30,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "value": false}) if {
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": value}) if {
 	not k8s.user_namespace
 	some c in k8s.containers
-	value := object.get(k8s.security_context(c.container), "runAsNonRoot", null)
+	value := object.get(c.sc, "runAsNonRoot", null)
 	container_runs_as_root(value)
 	field := sprintf("%s.securityContext.runAsNonRoot", [c.path])
 	msg := sprintf("container %q must run as non-root: set securityContext.runAsNonRoot=true on the pod or the container (%s)", [c.name, field])

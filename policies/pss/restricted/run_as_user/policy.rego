@@ -26,7 +26,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "value": 0}) if {
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": 0}) if {
 	not k8s.user_namespace
 	some c in k8s.containers
-	k8s.security_context(c.container).runAsUser == 0
+	c.sc.runAsUser == 0
 	field := sprintf("%s.securityContext.runAsUser", [c.path])
 	msg := sprintf("container %q must not set securityContext.runAsUser=0 (%s); use a non-zero user ID", [c.name, field])
 }

@@ -38,7 +38,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "value": type}) if {
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": type}) if {
 	not k8s.windows
 	some c in k8s.containers
-	sc := k8s.security_context(c.container)
+	sc := c.sc
 	k8s.is_set(sc, "seccompProfile")
 	type := k8s.string_field(sc.seccompProfile, "type")
 	not type in allowed_types
@@ -50,7 +50,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "
 	not k8s.windows
 	not pod_profile_set
 	some c in k8s.containers
-	not k8s.is_set(k8s.security_context(c.container), "seccompProfile")
+	not k8s.is_set(c.sc, "seccompProfile")
 	field := sprintf("%s.securityContext.seccompProfile.type", [c.path])
 	msg := sprintf("container %q must run with a seccomp profile: set securityContext.seccompProfile.type to RuntimeDefault or Localhost on the pod or the container (%s)", [c.name, field])
 }
