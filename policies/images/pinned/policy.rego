@@ -23,7 +23,9 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "images.pinned", "severity": "medium"}
 
-require_digest := k8s.parameter(["images", "pinned", "require_digest"], false)
+default require_digest := false
+
+require_digest := data.gitgate.parameters.images.pinned.require_digest if data.gitgate.parameters.images.pinned.require_digest != null
 
 # checked lists every container with its image and the parsed reference,
 # null when the image is missing or does not parse. Each image is parsed once

@@ -23,7 +23,9 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "images.registries", "severity": "high"}
 
-allowed := k8s.parameter(["images", "registries", "allowed"], null)
+default allowed := null
+
+allowed := data.gitgate.parameters.images.registries.allowed if data.gitgate.parameters.images.registries.allowed != null
 
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": image, "allowed": allowed}) if {
 	is_array(allowed)

@@ -30,11 +30,17 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "metadata.required_labels", "severity": "low"}
 
-required := k8s.parameter(["metadata", "required_labels", "labels"], ["app.kubernetes.io/name"])
+default required := ["app.kubernetes.io/name"]
 
-patterns := k8s.parameter(["metadata", "required_labels", "values"], {})
+required := data.gitgate.parameters.metadata.required_labels.labels if data.gitgate.parameters.metadata.required_labels.labels != null
 
-kinds := k8s.parameter(["metadata", "required_labels", "kinds"], null)
+default patterns := {}
+
+patterns := data.gitgate.parameters.metadata.required_labels.values if data.gitgate.parameters.metadata.required_labels.values != null
+
+default kinds := null
+
+kinds := data.gitgate.parameters.metadata.required_labels.kinds if data.gitgate.parameters.metadata.required_labels.kinds != null
 
 applies if {
 	is_string(k8s.kind)

@@ -21,7 +21,9 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "services.exposure", "severity": "high"}
 
-allowed_namespaces := k8s.parameter(["services", "exposure", "allowed_namespaces"], [])
+default allowed_namespaces := []
+
+allowed_namespaces := data.gitgate.parameters.services.exposure.allowed_namespaces if data.gitgate.parameters.services.exposure.allowed_namespaces != null
 
 service if {
 	k8s.kind == "Service"

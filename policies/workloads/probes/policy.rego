@@ -28,16 +28,20 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "workloads.probes", "severity": "low"}
 
-required_probes := k8s.parameter(["workloads", "probes", "probes"], ["livenessProbe", "readinessProbe"])
+default required_probes := ["livenessProbe", "readinessProbe"]
 
-skip_kinds := k8s.parameter(["workloads", "probes", "skip_kinds"], ["Job", "CronJob"])
+required_probes := data.gitgate.parameters.workloads.probes.probes if data.gitgate.parameters.workloads.probes.probes != null
+
+default skip_kinds := ["Job", "CronJob"]
+
+skip_kinds := data.gitgate.parameters.workloads.probes.skip_kinds if data.gitgate.parameters.workloads.probes.skip_kinds != null
 
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": null}) if {
 	not skipped
 	some c in k8s.containers
 	c.type == "containers"
 	some probe in required_probes
-	not k8s.is_set(c.container, probe)
+	object.get(c.container, probe, null) == null
 	field := sprintf("%s.%s", [c.path, probe])
 	msg := sprintf("container %q must declare a %s (%s)", [c.name, probe, field])
 }

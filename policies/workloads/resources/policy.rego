@@ -27,9 +27,13 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "workloads.resources", "severity": "medium"}
 
-required_requests := k8s.parameter(["workloads", "resources", "requests"], ["cpu", "memory"])
+default required_requests := ["cpu", "memory"]
 
-required_limits := k8s.parameter(["workloads", "resources", "limits"], ["memory"])
+required_requests := data.gitgate.parameters.workloads.resources.requests if data.gitgate.parameters.workloads.resources.requests != null
+
+default required_limits := ["memory"]
+
+required_limits := data.gitgate.parameters.workloads.resources.limits if data.gitgate.parameters.workloads.resources.limits != null
 
 # pod_resources is the pod-level spec.resources ({} when unset).
 default pod_resources := {}

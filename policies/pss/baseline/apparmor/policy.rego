@@ -22,7 +22,7 @@ allowed_types := {"RuntimeDefault", "Localhost"}
 annotation_prefix := "container.apparmor.security.beta.kubernetes.io/"
 
 deny contains k8s.violation(policy, msg, {"field": field, "value": type}) if {
-	k8s.is_set(k8s.pod_security_context, "appArmorProfile")
+	k8s.pod_security_context.appArmorProfile != null
 	type := k8s.string_field(k8s.pod_security_context.appArmorProfile, "type")
 	not type in allowed_types
 	field := sprintf("%s.securityContext.appArmorProfile.type", [k8s.pod_path])
@@ -32,7 +32,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "value": type}) if {
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": type}) if {
 	some c in k8s.containers
 	sc := c.sc
-	k8s.is_set(sc, "appArmorProfile")
+	sc.appArmorProfile != null
 	type := k8s.string_field(sc.appArmorProfile, "type")
 	not type in allowed_types
 	field := sprintf("%s.securityContext.appArmorProfile.type", [c.path])

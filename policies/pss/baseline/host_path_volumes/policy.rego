@@ -16,7 +16,7 @@ policy := {"id": "pss.baseline.host_path_volumes", "severity": "high"}
 
 deny contains k8s.violation(policy, msg, {"field": field, "volume": v.name, "value": v.volume.hostPath}) if {
 	some v in k8s.volumes
-	k8s.is_set(v.volume, "hostPath")
+	v.volume.hostPath != null
 	field := sprintf("%s.hostPath", [v.path])
 	msg := sprintf("volume %q must not use hostPath (%s); use a persistentVolumeClaim, emptyDir, configMap or secret", [v.name, field])
 }

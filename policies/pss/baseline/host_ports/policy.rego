@@ -18,7 +18,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "
 	some c in k8s.containers
 	is_array(c.container.ports)
 	some i, port in c.container.ports
-	k8s.is_set(port, "hostPort")
+	port.hostPort != null
 	port.hostPort != 0
 	field := sprintf("%s.ports[%d].hostPort", [c.path, i])
 	msg := sprintf("container %q must not use hostPort %v (%s); expose it through a Service", [c.name, port.hostPort, field])

@@ -20,7 +20,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "
 	not k8s.user_namespace
 	some c in k8s.containers
 	sc := c.sc
-	k8s.is_set(sc, "procMount")
+	sc.procMount != null
 	value := sc.procMount
 	value != "Default"
 	field := sprintf("%s.securityContext.procMount", [c.path])

@@ -18,7 +18,7 @@ policy := {"id": "pss.baseline.seccomp", "severity": "high"}
 allowed_types := {"RuntimeDefault", "Localhost"}
 
 deny contains k8s.violation(policy, msg, {"field": field, "value": type}) if {
-	k8s.is_set(k8s.pod_security_context, "seccompProfile")
+	k8s.pod_security_context.seccompProfile != null
 	type := k8s.string_field(k8s.pod_security_context.seccompProfile, "type")
 	not type in allowed_types
 	field := sprintf("%s.securityContext.seccompProfile.type", [k8s.pod_path])
@@ -28,7 +28,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "value": type}) if {
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": type}) if {
 	some c in k8s.containers
 	sc := c.sc
-	k8s.is_set(sc, "seccompProfile")
+	sc.seccompProfile != null
 	type := k8s.string_field(sc.seccompProfile, "type")
 	not type in allowed_types
 	field := sprintf("%s.securityContext.seccompProfile.type", [c.path])

@@ -33,7 +33,7 @@ who(name) := sprintf("container %q", [name]) if name != null
 
 deny contains k8s.violation(policy, msg, {"field": field, "container": ctx.container, "value": type}) if {
 	some ctx in contexts
-	k8s.is_set(ctx.sc, "seLinuxOptions")
+	ctx.sc.seLinuxOptions != null
 	type := k8s.string_field(ctx.sc.seLinuxOptions, "type")
 	not type in allowed_types
 	field := sprintf("%s.securityContext.seLinuxOptions.type", [ctx.path])
@@ -42,7 +42,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "container": ctx.conta
 
 deny contains k8s.violation(policy, msg, {"field": field, "container": ctx.container, "value": value}) if {
 	some ctx in contexts
-	k8s.is_set(ctx.sc, "seLinuxOptions")
+	ctx.sc.seLinuxOptions != null
 	some option in ["user", "role"]
 	value := k8s.string_field(ctx.sc.seLinuxOptions, option)
 	value != ""

@@ -19,7 +19,7 @@ policy := {"id": "pss.restricted.proc_mount", "severity": "medium"}
 deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": value}) if {
 	some c in k8s.containers
 	sc := c.sc
-	k8s.is_set(sc, "procMount")
+	sc.procMount != null
 	value := sc.procMount
 	value != "Default"
 	field := sprintf("%s.securityContext.procMount", [c.path])

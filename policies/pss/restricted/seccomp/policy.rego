@@ -22,13 +22,13 @@ allowed_types := {"RuntimeDefault", "Localhost"}
 default pod_profile_set := false
 
 pod_profile_set if {
-	k8s.is_set(k8s.pod_security_context, "seccompProfile")
+	k8s.pod_security_context.seccompProfile != null
 	k8s.string_field(k8s.pod_security_context.seccompProfile, "type") in allowed_types
 }
 
 deny contains k8s.violation(policy, msg, {"field": field, "value": type}) if {
 	not k8s.windows
-	k8s.is_set(k8s.pod_security_context, "seccompProfile")
+	k8s.pod_security_context.seccompProfile != null
 	type := k8s.string_field(k8s.pod_security_context.seccompProfile, "type")
 	not type in allowed_types
 	field := sprintf("%s.securityContext.seccompProfile.type", [k8s.pod_path])
@@ -39,7 +39,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "
 	not k8s.windows
 	some c in k8s.containers
 	sc := c.sc
-	k8s.is_set(sc, "seccompProfile")
+	sc.seccompProfile != null
 	type := k8s.string_field(sc.seccompProfile, "type")
 	not type in allowed_types
 	field := sprintf("%s.securityContext.seccompProfile.type", [c.path])
@@ -50,7 +50,7 @@ deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "
 	not k8s.windows
 	not pod_profile_set
 	some c in k8s.containers
-	not k8s.is_set(c.sc, "seccompProfile")
+	object.get(c.sc, "seccompProfile", null) == null
 	field := sprintf("%s.securityContext.seccompProfile.type", [c.path])
 	msg := sprintf("container %q must run with a seccomp profile: set securityContext.seccompProfile.type to RuntimeDefault or Localhost on the pod or the container (%s)", [c.name, field])
 }
