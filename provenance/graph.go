@@ -141,7 +141,7 @@ func (v *Verifier) isAncestor(ctx context.Context, repo *Repository, anc, desc p
 	if anc == desc {
 		return true, nil
 	}
-	if !repo.hasObject(plumbing.CommitObject, anc) {
+	if !repo.hasCommit(anc) {
 		return false, nil
 	}
 	ga, err := v.generation(ctx, repo, anc)

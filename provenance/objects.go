@@ -37,6 +37,11 @@ var (
 func (r *Repository) readObject(t plumbing.ObjectType, h plumbing.Hash, limit int64) ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.packs != nil {
+		if data, found, err := r.packs.read(t, h, limit); found {
+			return data, err
+		}
+	}
 	obj, err := r.storage.EncodedObject(plumbing.AnyObject, h)
 	if err != nil {
 		if errors.Is(err, plumbing.ErrObjectNotFound) {
@@ -67,12 +72,10 @@ func (r *Repository) readObject(t plumbing.ObjectType, h plumbing.Hash, limit in
 	return data, nil
 }
 
-// hasObject reports whether the repository holds object h of type t.
-func (r *Repository) hasObject(t plumbing.ObjectType, h plumbing.Hash) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	obj, err := r.storage.EncodedObject(plumbing.AnyObject, h)
-	return err == nil && obj.Type() == t
+// hasCommit reports whether the repository holds commit h.
+func (r *Repository) hasCommit(h plumbing.Hash) bool {
+	_, err := r.readObject(plumbing.CommitObject, h, maxCommitSize)
+	return err == nil
 }
 
 // parseSHA accepts a full 40-digit hex object name (upper or lower case).

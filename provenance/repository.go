@@ -47,6 +47,9 @@ type Repository struct {
 	// repository, refs/remotes/origin/ for a cached clone.
 	branchPrefix string
 	shallow      map[plumbing.Hash]bool
+	// packs reads packed objects fast; nil when unavailable (go-git then
+	// reads everything).
+	packs *packSet
 }
 
 // Open opens the local repository at path: a work tree's top folder or a bare
@@ -86,6 +89,7 @@ func open(path, location string, branchPrefix plumbing.ReferenceName) (*Reposito
 		return nil, inputErrorf(ErrRepository, "open %s: read shallow list: %v", location, err)
 	}
 	r := &Repository{git: repo, storage: storage, location: location, branchPrefix: string(branchPrefix)}
+	r.packs = openPacks(fsStorage.Filesystem())
 	if len(shallowList) > 0 {
 		r.shallow = make(map[plumbing.Hash]bool, len(shallowList))
 		for _, h := range shallowList {
@@ -99,6 +103,7 @@ func open(path, location string, branchPrefix plumbing.ReferenceName) (*Reposito
 func (r *Repository) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.packs.close()
 	return r.storage.Close()
 }
 

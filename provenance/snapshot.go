@@ -110,7 +110,7 @@ func (s *Snapshot) Merged(ctx context.Context, sha string) (bool, error) {
 	if !ok {
 		return false, inputErrorf(ErrUnknownCommit, "%q is not a full 40-digit commit SHA", sha)
 	}
-	if !s.repo.hasObject(plumbing.CommitObject, h) {
+	if !s.repo.hasCommit(h) {
 		return false, inputErrorf(ErrUnknownCommit, "commit %s is not in %s", sha, s.repo.Location())
 	}
 	return s.verifier.isAncestor(ctx, s.repo, h, plumbing.NewHash(s.Head))

@@ -111,7 +111,7 @@ func (v *Verifier) Verify(ctx context.Context, repo *Repository, req Request) (*
 	if !ok {
 		return nil, inputErrorf(ErrUnknownCommit, "trust root %q is not a full 40-digit commit SHA", req.TrustRoot)
 	}
-	if !repo.hasObject(plumbing.CommitObject, root) {
+	if !repo.hasCommit(root) {
 		return nil, inputErrorf(ErrUnknownCommit, "trust root %s is not a commit in %s", root, repo.Location())
 	}
 	if mode == ModeFull && repo.Shallow() {
