@@ -2,8 +2,9 @@
 # title: Kubernetes helpers of the gitgate policy library
 # description: |
 #   Finds the object under review in both input shapes, the pod spec of every
-#   kind that carries one, every container of that pod spec, the policy
-#   parameters from data, and builds results in the library's one shape.
+#   kind that carries one and every container of that pod spec, and builds
+#   results in the library's one shape. Policies read their parameters
+#   straight from data.gitgate.parameters.<policy id>, with a default.
 #
 #   Input shapes:
 #   - CI (conftest style): the input is the manifest itself.
@@ -220,19 +221,15 @@ security_context(c) := c.securityContext if {
 	is_object(c.securityContext)
 } else := {}
 
-# volumes holds every volume of the pod spec as
+# volumes lists every volume of the pod spec as
 # {"volume": <object>, "name": <name>, "path": <field path>}.
-volumes contains {"volume": v, "name": object.get(v, "name", sprintf("volumes[%d]", [i])), "path": sprintf("%s.volumes[%d]", [pod_path, i])} if {
-	is_array(pod_spec.volumes)
-	some i, v in pod_spec.volumes
+volumes := [entry |
+	list := pod_spec.volumes
+	is_array(list)
+	some i, v in list
 	is_object(v)
-}
-
-# is_set is true when field is present in obj and not null: JSON null and an
-# absent field mean the same to the Kubernetes API (a nil pointer).
-is_set(obj, field) if {
-	obj[field] != null
-}
+	entry := {"volume": v, "name": object.get(v, "name", sprintf("volumes[%d]", [i])), "path": sprintf("%s.volumes[%d]", [pod_path, i])}
+]
 
 # string_field returns obj[key] as a string: "" when absent or null (as the
 # Kubernetes API decodes it), the value itself when it is a string, and the
@@ -242,18 +239,6 @@ string_field(obj, key) := obj[key] if {
 } else := "" if {
 	object.get(obj, key, null) == null
 } else := sprintf("%v", [obj[key]])
-
-# parameters holds the library's parameters, data.gitgate.parameters.
-default parameters := {}
-
-parameters := data.gitgate.parameters if is_object(data.gitgate.parameters)
-
-# parameter returns the parameter at path under data.gitgate.parameters, or
-# default_value when it is not set (or set to null).
-parameter(path, default_value) := value if {
-	value := object.get(parameters, path, null)
-	value != null
-} else := default_value
 
 # quote_list renders names as "a", "b" for messages.
 quote_list(names) := concat(", ", [sprintf("%q", [n]) | some n in names])

@@ -56,7 +56,7 @@ test_allowed_container_paths if {
 
 test_allowed_volumes if {
 	vols := k8s.volumes with input as fixtures.manifests({}, spec).Deployment
-	vols == {{"volume": {"name": "data", "emptyDir": {}}, "name": "data", "path": "spec.template.spec.volumes[0]"}}
+	vols == [{"volume": {"name": "data", "emptyDir": {}}, "name": "data", "path": "spec.template.spec.volumes[0]"}]
 }
 
 test_denied_no_pod_spec_for_other_kinds[case] if {
@@ -111,13 +111,6 @@ test_allowed_names_and_namespaces if {
 	# In admission the request's namespace counts, as the API server sets it
 	# from the URL.
 	k8s.namespace == "prod" with input as fixtures.admission_request(unnamed, {"namespace": "prod"})
-}
-
-test_allowed_parameters_default_and_data if {
-	k8s.parameter(["x", "y"], 7) == 7
-	k8s.parameter(["x", "y"], 7) == 8 with data.gitgate.parameters as {"x": {"y": 8}}
-	k8s.parameter(["x", "y"], 7) == 7 with data.gitgate.parameters as {"x": {"y": null}}
-	k8s.parameter(["x", "y"], 7) == false with data.gitgate.parameters as {"x": {"y": false}}
 }
 
 test_allowed_string_field if {

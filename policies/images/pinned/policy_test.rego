@@ -82,3 +82,10 @@ test_allowed_other_kinds[case] if {
 	count(policy.deny) == 0 with input as obj
 	count(policy.warn) == 0 with input as obj
 }
+
+test_warn_with_a_null_parameter_as_with_none if {
+	obj := fixtures.manifests({}, spec_with("nginx:1.27")).Pod
+	count(policy.warn) == 1 with input as obj with data.gitgate.parameters.images.pinned.require_digest as null
+	count(policy.deny) == 0 with input as obj with data.gitgate.parameters.images.pinned.require_digest as null
+	count(policy.warn) == 1 with input as obj with data.gitgate.parameters as {}
+}
