@@ -21,8 +21,12 @@ build: ## Build bin/gitgate
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gitgate
 
 .PHONY: test
-test: ## Run unit, fuzz-seed and e2e tests (the command CI runs)
-	$(GO) test $(TEST_FLAGS) ./...
+test: envtest ## Run unit, fuzz-seed and e2e tests (the command CI runs)
+	KUBEBUILDER_ASSETS="$$(./test/envtest/build.sh)" $(GO) test $(TEST_FLAGS) ./...
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver, etcd and kubectl from source into the user cache (once)
+	@./test/envtest/build.sh
 
 .PHONY: verify
 verify: fmt-check vet lint tidy-check ## gofmt, go vet, golangci-lint and a tidy go.mod
