@@ -1,0 +1,129 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	fakediscovery "k8s.io/client-go/discovery/fake"
+	clienttesting "k8s.io/client-go/testing"
+)
+
+func fakeDiscovery() *fakediscovery.FakeDiscovery {
+	return &fakediscovery.FakeDiscovery{Fake: &clienttesting.Fake{Resources: []*metav1.APIResourceList{
+		{GroupVersion: "v1", APIResources: []metav1.APIResource{
+			{Name: "pods", Kind: "Pod", Namespaced: true},
+			{Name: "pods/ephemeralcontainers", Kind: "Pod", Namespaced: true},
+			{Name: "pods/resize", Kind: "Pod", Namespaced: true},
+			{Name: "pods/status", Kind: "Pod", Namespaced: true},
+			{Name: "pods/eviction", Group: "policy", Version: "v1", Kind: "Eviction", Namespaced: true},
+			{Name: "namespaces", Kind: "Namespace"},
+			{Name: "namespaces/finalize", Kind: "Namespace"},
+			{Name: "events", Kind: "Event", Namespaced: true},
+		}},
+		{GroupVersion: "apps/v1", APIResources: []metav1.APIResource{
+			{Name: "deployments", Kind: "Deployment", Namespaced: true},
+			{Name: "deployments/scale", Group: "autoscaling", Version: "v1", Kind: "Scale", Namespaced: true},
+			{Name: "deployments/status", Kind: "Deployment", Namespaced: true},
+		}},
+		{GroupVersion: "autoscaling/v1", APIResources: []metav1.APIResource{
+			{Name: "horizontalpodautoscalers", Kind: "HorizontalPodAutoscaler", Namespaced: true},
+		}},
+		{GroupVersion: "autoscaling/v2", APIResources: []metav1.APIResource{
+			{Name: "horizontalpodautoscalers", Kind: "HorizontalPodAutoscaler", Namespaced: true},
+			{Name: "horizontalpodautoscalers/status", Kind: "HorizontalPodAutoscaler", Namespaced: true},
+		}},
+		{GroupVersion: "example.com/v1beta1", APIResources: []metav1.APIResource{
+			{Name: "widgets", Kind: "Widget", Namespaced: true},
+			{Name: "widgets/scale", Group: "autoscaling", Version: "v1", Kind: "Scale", Namespaced: true},
+		}},
+		{GroupVersion: "example.com/v1", APIResources: []metav1.APIResource{
+			{Name: "widgets", Kind: "Widget", Namespaced: true},
+		}},
+	}}}
+}
+
+func TestResourcesFor(t *testing.T) {
+	kinds := []schema.GroupKind{
+		{Group: "apps", Kind: "Deployment"},
+		{Kind: "Pod"},
+		{Kind: "Namespace"},
+		{Kind: "Event"},
+		{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"},
+		{Group: "example.com", Kind: "Widget"},
+		{Group: "example.com", Kind: "Gadget"},
+		{Group: "apps", Kind: "StatefulSet"},
+	}
+	got, missing, err := ResourcesFor(fakeDiscovery(), kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Resource{
+		{Kind: "Event", Resource: "events", Versions: []string{"v1"}, Namespaced: true},
+		{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}},
+		{Kind: "Pod", Resource: "pods", Versions: []string{"v1"}, Namespaced: true, Subresources: []string{"ephemeralcontainers", "resize"}},
+		{Group: "apps", Kind: "Deployment", Resource: "deployments", Versions: []string{"v1"}, Namespaced: true, Subresources: []string{"scale"}},
+		{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Resource: "horizontalpodautoscalers", Versions: []string{"v2", "v1"}, Namespaced: true},
+		{Group: "example.com", Kind: "Widget", Resource: "widgets", Versions: []string{"v1", "v1beta1"}, Namespaced: true, Subresources: []string{"scale"}},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("resources (-want +got):\n%s", d)
+	}
+	wantMissing := []schema.GroupKind{{Group: "apps", Kind: "StatefulSet"}, {Group: "example.com", Kind: "Gadget"}}
+	if d := cmp.Diff(wantMissing, missing); d != "" {
+		t.Errorf("missing (-want +got):\n%s", d)
+	}
+}
+
+// failingDiscovery reports a failed group, as discovery does for an
+// aggregated API whose backend is down.
+type failingDiscovery struct {
+	discovery.ServerResourcesInterface
+	err error
+}
+
+func (f failingDiscovery) ServerGroupsAndResources() ([]*metav1.APIGroup, []*metav1.APIResourceList, error) {
+	_, lists, _ := f.ServerResourcesInterface.ServerGroupsAndResources()
+	return nil, lists, f.err
+}
+
+func TestResourcesForDiscoveryFailures(t *testing.T) {
+	down := &discovery.ErrGroupDiscoveryFailed{Groups: map[schema.GroupVersion]error{
+		{Group: "metrics.k8s.io", Version: "v1beta1"}: errors.New("service unavailable"),
+	}}
+	d := failingDiscovery{fakeDiscovery(), down}
+	got, _, err := ResourcesFor(d, []schema.GroupKind{{Group: "apps", Kind: "Deployment"}})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("a failed unrelated group should not matter: %v %v", got, err)
+	}
+	_, _, err = ResourcesFor(d, []schema.GroupKind{{Group: "metrics.k8s.io", Kind: "PodMetrics"}})
+	if err == nil || !strings.Contains(err.Error(), "service unavailable") {
+		t.Fatalf("error %v, want the failed group's", err)
+	}
+	_, _, err = ResourcesFor(failingDiscovery{fakeDiscovery(), errors.New("connection refused")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+// TestResourcesForFeedsScope: discovery output is a valid scope.
+func TestResourcesForFeedsScope(t *testing.T) {
+	rs, _, err := ResourcesFor(fakeDiscovery(), []schema.GroupKind{{Group: "example.com", Kind: "Widget"}, {Kind: "Event"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Scope{Namespace: "gitgate-system", Service: &Service{Name: "gitgate"}, Resources: rs}.Validating()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Webhooks) != 1 || len(v.Webhooks[0].Rules) != 1 {
+		t.Fatalf("webhooks %+v", v.Webhooks)
+	}
+	if d := cmp.Diff([]string{"widgets", "widgets/scale"}, v.Webhooks[0].Rules[0].Resources); d != "" {
+		t.Error(d)
+	}
+}
