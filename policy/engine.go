@@ -57,6 +57,8 @@ type options struct {
 	timeout       time.Duration
 	parallelism   int
 	print         bool
+	strict        bool
+	builtinErrors bool
 }
 
 // WithRegoVersion parses modules as the given Rego version (default RegoV1).
@@ -84,6 +86,15 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // WithParallelism sets how many inputs CheckAll evaluates at once (default
 // GOMAXPROCS).
 func WithParallelism(n int) Option { return func(o *options) { o.parallelism = n } }
+
+// WithStrict compiles in OPA's strict mode (unused variables and imports,
+// deprecated builtins and the like are errors), conftest's --strict.
+func WithStrict() Option { return func(o *options) { o.strict = true } }
+
+// WithBuiltinErrors makes a failing builtin (e.g. to_number("abc")) fail the
+// evaluation instead of leaving its expression undefined, conftest's
+// --show-builtin-errors. The admission profile always does this.
+func WithBuiltinErrors() Option { return func(o *options) { o.builtinErrors = true } }
 
 // WithPrint captures print() output into CheckResult.Outputs (CI profile
 // only; admission never prints).
@@ -136,6 +147,7 @@ func Compile(ctx context.Context, src Source, opts ...Option) (*Engine, error) {
 	}
 	if o.profile == ProfileAdmission {
 		o.print = false
+		o.builtinErrors = true
 		if o.timeout == 0 {
 			o.timeout = DefaultAdmissionTimeout
 		}
@@ -159,7 +171,8 @@ func Compile(ctx context.Context, src Source, opts ...Option) (*Engine, error) {
 	}
 	compiler := ast.NewCompiler().
 		WithCapabilities(caps).
-		WithEnablePrintStatements(o.print)
+		WithEnablePrintStatements(o.print).
+		WithStrict(o.strict)
 	compiler.Compile(modules)
 	if compiler.Failed() {
 		return nil, compileError(compiler.Errors, o.profile)
@@ -379,8 +392,11 @@ func (e *Engine) prepare(ctx context.Context, data map[string]any, caps *ast.Cap
 		rego.Capabilities(caps),
 		rego.EnablePrintStatements(e.opts.print),
 	}
-	if e.opts.profile == ProfileAdmission {
+	if e.opts.builtinErrors {
 		opts = append(opts, rego.StrictBuiltinErrors(true))
+	}
+	if e.opts.strict {
+		opts = append(opts, rego.Strict(true))
 	}
 	pq, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {

@@ -116,6 +116,11 @@ func parseDocuments(data []byte, format Format) ([]ast.Value, error) {
 	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
 		return nil, ErrBinaryInput
 	}
+	if format == FormatYAML {
+		if docs, multi, ok := fastYAML(data); ok {
+			return splitList(docs, multi), nil
+		}
+	}
 	var (
 		raw   []any
 		multi bool
@@ -129,14 +134,6 @@ func parseDocuments(data []byte, format Format) ([]ast.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	// conftest evaluates each element of a top-level list on its own, and
-	// each document of a multi-document file; a list inside a multi-document
-	// file stays one document.
-	if !multi && len(raw) == 1 {
-		if list, ok := raw[0].([]any); ok {
-			raw = list
-		}
-	}
 	docs := make([]ast.Value, len(raw))
 	for i, x := range raw {
 		v, err := toValue(x)
@@ -145,7 +142,26 @@ func parseDocuments(data []byte, format Format) ([]ast.Value, error) {
 		}
 		docs[i] = v
 	}
-	return docs, nil
+	return splitList(docs, multi), nil
+}
+
+// splitList applies conftest's reading of documents: each element of a
+// top-level list is evaluated on its own, as is each document of a
+// multi-document file; a list inside a multi-document file stays one
+// document.
+func splitList(docs []ast.Value, multi bool) []ast.Value {
+	if multi || len(docs) != 1 {
+		return docs
+	}
+	list, ok := docs[0].(*ast.Array)
+	if !ok {
+		return docs
+	}
+	out := make([]ast.Value, list.Len())
+	for i := range out {
+		out[i] = list.Elem(i).Value
+	}
+	return out
 }
 
 func decodeJSON(data []byte) ([]any, error) {

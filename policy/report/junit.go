@@ -75,7 +75,7 @@ func writeJUnit(w io.Writer, results policy.CheckResults, opts Options) error {
 		fail := func(msg string) {
 			s.Failures++
 			s.TestCases = append(s.TestCases, junitCase{
-				Classname: s.Name, Name: junitName(r.FileName, msg), Time: "0.000",
+				Classname: s.Name, Name: junitName(r.FileName, msg, opts.JUnitHideMessage), Time: "0.000",
 				Failure: &junitFailure{Message: "Failed", Contents: msg},
 			})
 		}
@@ -107,9 +107,9 @@ func writeJUnit(w io.Writer, results policy.CheckResults, opts Options) error {
 }
 
 // junitName is "<file> - <first line of the message>", or the file alone
-// for a success.
-func junitName(file, msg string) string {
-	if msg == "" {
+// for a success or when messages are hidden.
+func junitName(file, msg string, hide bool) string {
+	if msg == "" || hide {
 		return file
 	}
 	first, _, _ := strings.Cut(msg, "\n")

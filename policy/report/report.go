@@ -34,6 +34,11 @@ type Options struct {
 	// GoVersion is the go.version property of JUnit suites (conftest
 	// writes the Go version it was built with).
 	GoVersion string
+	// JUnitHideMessage names JUnit test cases by file only.
+	JUnitHideMessage bool
+	// GitHubHidePassed leaves files whose checks all passed out of the
+	// github format (the summary still counts them).
+	GitHubHidePassed bool
 }
 
 // Valid reports whether format is a known format name.
@@ -55,7 +60,7 @@ func Write(w io.Writer, format string, results policy.CheckResults, opts Options
 	case "junit":
 		err = writeJUnit(bw, results, opts)
 	case "github":
-		err = writeGitHub(bw, results)
+		err = writeGitHub(bw, results, opts)
 	case "sarif":
 		err = writeSARIF(bw, results, opts)
 	default:

@@ -85,7 +85,7 @@ func writeJSON(w io.Writer, results policy.CheckResults) error {
 	}
 	var raw, buf bytes.Buffer
 	enc := json.NewEncoder(&raw)
-	io.WriteString(w, "[\n\t")
+	buf.WriteString("[\n\t")
 	for i := range results {
 		r := results[i]
 		if r.FileName == "-" {
@@ -95,16 +95,16 @@ func writeJSON(w io.Writer, results policy.CheckResults) error {
 		if err := enc.Encode(&r); err != nil {
 			return fmt.Errorf("marshal json: %w", err)
 		}
-		buf.Reset()
+		if i > 0 {
+			buf.WriteString(",\n\t")
+		}
 		if err := json.Indent(&buf, bytes.TrimSuffix(raw.Bytes(), []byte("\n")), "\t", "\t"); err != nil {
 			return fmt.Errorf("indent json: %w", err)
-		}
-		if i > 0 {
-			io.WriteString(w, ",\n\t")
 		}
 		if _, err := w.Write(buf.Bytes()); err != nil {
 			return err
 		}
+		buf.Reset()
 	}
 	_, err := io.WriteString(w, "\n]\n")
 	return err
@@ -153,9 +153,12 @@ func writeTAP(w io.Writer, results policy.CheckResults) {
 
 // writeGitHub writes GitHub Actions workflow commands: a group per file and
 // namespace with an annotation per result, then conftest's summary line.
-func writeGitHub(w io.Writer, results policy.CheckResults) error {
+func writeGitHub(w io.Writer, results policy.CheckResults, opts Options) error {
 	for i := range results {
 		r := &results[i]
+		if opts.GitHubHidePassed && len(r.Failures) == 0 && len(r.Warnings) == 0 && len(r.Exceptions) == 0 {
+			continue
+		}
 		fileLoc := &policy.Location{File: r.FileName, Line: "1"}
 		fmt.Fprintf(w, "::group::Testing %q against %d policies in namespace %q\n", r.FileName, r.Totals().Tests(), r.Namespace)
 		for _, m := range r.Failures {

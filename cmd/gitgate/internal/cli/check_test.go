@@ -75,6 +75,10 @@ func TestCheckMalformedInputs(t *testing.T) {
 		{"no arguments", map[string]string{}, nil, "missing required arguments"},
 		{"bad data", map[string]string{"a.yaml": "a: 1\n", "data/x.json": "{"}, []string{"-d", "data", "a.yaml"}, "read data"},
 		{"error in combine", map[string]string{"a.yaml": "a: 1\n", "b.yaml": "a: [\n"}, []string{"--combine", "a.yaml", "b.yaml"}, "input b.yaml: invalid YAML"},
+		{"strict mode", map[string]string{"policy/strict.rego": "package main\n\nimport data.unused\n\nwarn contains \"w\" if false\n", "a.yaml": "a: 1\n"}, []string{"--strict", "a.yaml"}, "policy/strict.rego:3"},
+		{"builtin errors shown", map[string]string{"policy/num.rego": "package main\n\nwarn contains \"big\" if to_number(input.a) > 1\n", "a.yaml": "a: abc\n"}, []string{"--show-builtin-errors", "a.yaml"}, "check a.yaml"},
+		{"bad ignore expression", map[string]string{"a.yaml": "a: 1\n"}, []string{"--ignore", "(", "a.yaml"}, "--ignore"},
+		{"everything ignored", map[string]string{"m/a.yaml": "a: 1\n"}, []string{"--ignore", "a\\.yaml$", "m"}, "no files found"},
 		{"runtime error in policy", map[string]string{"policy/conflict.rego": "package main\nx := input.a if true\nx := 2 if true\ndeny contains \"d\" if x\n", "a.yaml": "a: 1\n"}, []string{"a.yaml"}, "check a.yaml"},
 	}
 	for _, tt := range tests {

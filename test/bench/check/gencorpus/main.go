@@ -36,7 +36,7 @@ func generate(out string, n int) error {
 	for i := range n {
 		dir := filepath.Join(out, fmt.Sprintf("team-%03d", i/500))
 		if i%500 == 0 {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
 				return err
 			}
 		}
@@ -126,7 +126,7 @@ spec:
       targetPort: 8080
 `, app, i/500, team, 1+i%5, runAsNonRoot, image, privileged, limits, svcType)
 	if err := w.Flush(); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return err
 	}
 	return f.Close()
