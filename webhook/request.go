@@ -1,0 +1,211 @@
+package webhook
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	kjson "sigs.k8s.io/json"
+
+	"gitgate.dev/gitgate/provenance/index"
+)
+
+// review is an admission request with its objects decoded and the object it
+// is about resolved.
+type review struct {
+	req *admissionv1.AdmissionRequest
+	// object and old are the request's object and oldObject, nil when
+	// absent (object on DELETE, oldObject on CREATE).
+	object, old map[string]any
+	// key names the object the request is about: for a subresource, the
+	// parent (the Deployment of a Scale). key.Kind is "" when the parent's
+	// kind cannot be told.
+	key index.Key
+}
+
+var errBadRequest = errors.New("bad admission request")
+
+// parseReview decodes req's objects and resolves its key. Errors wrap
+// errBadRequest: the request itself is malformed.
+func (s *Server) parseReview(req *admissionv1.AdmissionRequest, ix *index.Index) (*review, error) {
+	r := &review{req: req}
+	if req.UID == "" {
+		return nil, fmt.Errorf("%w: no uid", errBadRequest)
+	}
+	switch req.Operation {
+	case admissionv1.Create, admissionv1.Update, admissionv1.Delete, admissionv1.Connect:
+	default:
+		return nil, fmt.Errorf("%w: unknown operation %q", errBadRequest, req.Operation)
+	}
+	var err error
+	if r.object, err = decodeObject(req.Object); err != nil {
+		return nil, fmt.Errorf("%w: object: %w", errBadRequest, err)
+	}
+	if r.old, err = decodeObject(req.OldObject); err != nil {
+		return nil, fmt.Errorf("%w: oldObject: %w", errBadRequest, err)
+	}
+	if (req.Operation == admissionv1.Create || req.Operation == admissionv1.Update) && r.object == nil {
+		return nil, fmt.Errorf("%w: %s without an object", errBadRequest, req.Operation)
+	}
+	r.key = s.resolveKey(r, ix)
+	return r, nil
+}
+
+// decodeObject decodes a request object the way the API server's own JSON
+// decoder does: field names are case-sensitive (so "Metadata" is not
+// metadata) and integers stay int64.
+func decodeObject(raw runtime.RawExtension) (map[string]any, error) {
+	data := raw.Raw
+	if len(data) == 0 && raw.Object != nil {
+		var err error
+		if data, err = json.Marshal(raw.Object); err != nil {
+			return nil, fmt.Errorf("encode: %w", err)
+		}
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	var v any
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, &v); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return x, nil
+	default:
+		return nil, fmt.Errorf("not a JSON object but %T", v)
+	}
+}
+
+var namespaceGK = schema.GroupKind{Kind: "Namespace"}
+
+// resolveKey names the object a request is about. The group and kind come
+// from request.kind, which with matchPolicy Equivalent is already the
+// version the configuration registered, and the version is dropped (the
+// Index is keyed by group and kind). For a subresource request, kind is the
+// subresource's (Scale for deployments/scale), so the parent's kind comes
+// from request.resource.
+func (s *Server) resolveKey(r *review, ix *index.Index) index.Key {
+	req := r.req
+	gk := schema.GroupKind{Group: req.Kind.Group, Kind: req.Kind.Kind}
+	if req.SubResource != "" {
+		gk = s.parentKind(req, ix)
+	}
+	k := index.Key{Group: gk.Group, Kind: gk.Kind, Namespace: req.Namespace, Name: req.Name}
+	if gk == namespaceGK {
+		// A Namespace is cluster-scoped; the API server may put its name in
+		// request.namespace as well.
+		k.Namespace = ""
+	}
+	if k.Name == "" {
+		// A CREATE with generateName has no name before the API server
+		// picks one (the mutating phase).
+		k.Name = nestedString(r.object, "metadata", "name")
+	}
+	return k
+}
+
+// parentKind returns the kind of a subresource request's parent.
+func (s *Server) parentKind(req *admissionv1.AdmissionRequest, ix *index.Index) schema.GroupKind {
+	gvr := schema.GroupVersionResource{Group: req.Resource.Group, Version: req.Resource.Version, Resource: req.Resource.Resource}
+	// ephemeralcontainers, resize and status carry the parent itself.
+	if req.Kind.Group == gvr.Group {
+		if plural, _ := meta.UnsafeGuessKindToResource(schema.GroupVersionKind{Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind}); plural.Resource == gvr.Resource {
+			return schema.GroupKind{Group: req.Kind.Group, Kind: req.Kind.Kind}
+		}
+	}
+	if s.opts.Mapper != nil {
+		if gvk, err := s.opts.Mapper.KindFor(gvr); err == nil {
+			return gvk.GroupKind()
+		}
+	}
+	for _, gk := range ix.Kinds() {
+		if gk.Group != gvr.Group {
+			continue
+		}
+		if plural, _ := meta.UnsafeGuessKindToResource(gk.WithVersion("v1")); plural.Resource == gvr.Resource {
+			return gk
+		}
+	}
+	return schema.GroupKind{Group: gvr.Group}
+}
+
+// nestedString returns the string at path in obj, "" when absent.
+func nestedString(obj map[string]any, path ...string) string {
+	v, _ := nested(obj, path...)
+	s, _ := v.(string)
+	return s
+}
+
+// nested returns the value at path in obj.
+func nested(obj map[string]any, path ...string) (any, bool) {
+	var cur any = obj
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[p]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// labelValue returns obj's label key and whether it is set.
+func labelValue(obj map[string]any, key string) (string, bool) {
+	v, ok := nested(obj, "metadata", "labels", key)
+	if !ok {
+		return "", false
+	}
+	s, ok := v.(string)
+	return s, ok
+}
+
+// hasControllerRef reports whether obj has an ownerReference with
+// controller: true, the mark of an object a controller made for its owner.
+func hasControllerRef(obj map[string]any) bool {
+	refs, _ := nested(obj, "metadata", "ownerReferences")
+	list, _ := refs.([]any)
+	for _, r := range list {
+		m, _ := r.(map[string]any)
+		if c, _ := m["controller"].(bool); c {
+			return true
+		}
+	}
+	return false
+}
+
+// deleting reports whether obj has a deletionTimestamp.
+func deleting(obj map[string]any) bool {
+	v, ok := nested(obj, "metadata", "deletionTimestamp")
+	return ok && v != nil
+}
+
+// kindLabel formats a group/kind as "Kind.group" ("Pod" for core).
+func kindLabel(group, kind string) string {
+	if group == "" {
+		return kind
+	}
+	return kind + "." + group
+}
+
+// describeRequest names what a request touches, for messages:
+// "Deployment.apps demo/web", with " (subresource scale)" when it has one.
+func describeRequest(r *review) string {
+	var b strings.Builder
+	b.WriteString(r.key.String())
+	if r.req.SubResource != "" {
+		b.WriteString(" (subresource ")
+		b.WriteString(r.req.SubResource)
+		b.WriteString(")")
+	}
+	return b.String()
+}
