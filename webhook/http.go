@@ -13,8 +13,8 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/types"
-	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	kjson "sigs.k8s.io/json"
 )
 
 // The AdmissionReview versions the server reads. They have the same shape;
@@ -27,8 +27,8 @@ const (
 
 // reviewEnvelope is an AdmissionReview as it arrives.
 type reviewEnvelope struct {
-	APIVersion string                         `json:"apiVersion"`
-	Kind       string                         `json:"kind"`
+	APIVersion string                        `json:"apiVersion"`
+	Kind       string                        `json:"kind"`
 	Request    *admissionv1.AdmissionRequest `json:"request"`
 }
 
