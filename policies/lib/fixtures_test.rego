@@ -1,8 +1,29 @@
 # Test fixtures shared by the library's Rego tests: they wrap one pod (its
-# metadata and spec) in every kind that carries a pod spec, in both input
-# shapes, so that each policy test covers CI manifests, AdmissionReview
-# requests and pod templates in one go.
+# metadata and spec) in the kinds that carry a pod spec, in both input shapes,
+# so that each policy test covers CI manifests, AdmissionReview requests and
+# pod templates in one go.
+#
+# Tests build a table of cases (case name: passed?) and assert all_pass on it.
+# That is OPA's tester without parameterized (partial) test rules, which trace
+# every evaluation step and cost ten times as much on inputs of this size;
+# all_pass prints the failing case names instead.
 package gitgate.lib.fixtures
+
+# all_pass is true when results (case name: boolean) is not empty and every
+# case passed. It prints the names of the cases that did not.
+all_pass(results) if {
+	failed := sort([case | some case, ok in results; ok != true])
+	report(failed)
+	count(failed) == 0
+	count(results) > 0
+}
+
+report(failed) if count(failed) == 0
+
+report(failed) if {
+	count(failed) > 0
+	print("failing cases:", failed)
+}
 
 object_meta := {"name": "test", "namespace": "default"}
 
@@ -61,6 +82,15 @@ workloads(meta, spec) := {case: obj |
 	some kind in ["Pod", "Deployment", "CronJob"]
 	some shape, obj in shapes(all[kind])
 	case := sprintf("%s %s", [kind, shape])
+}
+
+# workload returns [case, input] for case i of workloads, counted modulo
+# their number: a table of n variants that takes case i for variant i covers
+# the kinds and input shapes in turn with n cases instead of n times six.
+workload(i, meta, spec) := [name, cases[name]] if {
+	cases := workloads(meta, spec)
+	names := sort(object.keys(cases))
+	name := names[i % count(names)]
 }
 
 # all_workloads is workloads for every kind that carries a pod spec.

@@ -22,19 +22,27 @@ template_paths := {
 	"CronJob": "spec.jobTemplate.spec.template.spec",
 }
 
-test_allowed_kinds_find_pod_spec_in_both_shapes[case] if {
-	some kind, manifest in fixtures.manifests({"annotations": {"a": "b"}}, spec)
-	some shape, obj in fixtures.shapes(manifest)
-	case := sprintf("%s %s", [kind, shape])
+test_allowed_kinds_find_pod_spec_in_both_shapes if {
+	fixtures.all_pass({case: finds_pod(obj, kind, shape) |
+		some kind, manifest in fixtures.manifests({"annotations": {"a": "b"}}, spec)
+		some shape, obj in fixtures.shapes(manifest)
+		case := sprintf("%s %s", [kind, shape])
+	})
+}
+
+finds_pod(obj, kind, shape) if {
 	k8s.pod_spec == spec with input as obj
 	k8s.pod_path == template_paths[kind] with input as obj
 	k8s.pod_annotations == {"a": "b"} with input as obj
 	is_review := shape == "admission"
 	k8s.admission == is_review with input as obj
+} else := false
+
+test_allowed_containers_cover_all_three_lists if {
+	fixtures.all_pass({case: covers_containers(obj) | some case, obj in fixtures.all_workloads({}, spec)})
 }
 
-test_allowed_containers_cover_all_three_lists[case] if {
-	some case, obj in fixtures.all_workloads({}, spec)
+covers_containers(obj) if {
 	got := {[c.type, c.name] | some c in k8s.containers} with input as obj
 	got == {
 		["initContainers", "init"],
@@ -42,7 +50,7 @@ test_allowed_containers_cover_all_three_lists[case] if {
 		["containers", "containers[1]"],
 		["ephemeralContainers", "debug"],
 	}
-}
+} else := false
 
 test_allowed_container_paths if {
 	paths := {c.path | some c in k8s.containers} with input as fixtures.manifests({}, spec).CronJob
@@ -59,11 +67,14 @@ test_allowed_volumes if {
 	vols == [{"volume": {"name": "data", "emptyDir": {}}, "name": "data", "path": "spec.template.spec.volumes[0]"}]
 }
 
-test_denied_no_pod_spec_for_other_kinds[case] if {
-	some case, obj in fixtures.non_workloads
+test_denied_no_pod_spec_for_other_kinds if {
+	fixtures.all_pass({case: no_pod_spec(obj) | some case, obj in fixtures.non_workloads})
+}
+
+no_pod_spec(obj) if {
 	not k8s.pod_spec with input as obj
 	count(k8s.containers) == 0 with input as obj
-}
+} else := false
 
 test_allowed_manifest_without_api_version if {
 	obj := json.remove(fixtures.manifests({}, spec).Deployment, ["apiVersion"])
@@ -81,22 +92,26 @@ test_denied_delete_request_reviews_nothing if {
 	count(k8s.containers) == 0 with input as obj
 }
 
-test_allowed_subresources_as_pod_security_admission_does[case] if {
+test_allowed_subresources_as_pod_security_admission_does if {
 	pod := fixtures.manifests({}, spec).Pod
 	deployment := fixtures.manifests({}, spec).Deployment
-	some case, want in {
-		"pods/ephemeralcontainers": [pod, true],
-		"pods/resize": [pod, true],
-		"pods/some-future-subresource": [pod, true],
-		"pods/status": [pod, false],
-		"pods/exec": [pod, false],
-		"deployments/status": [deployment, false],
-		"deployments/scale": [deployment, false],
-	}
-	sub := split(case, "/")[1]
-	obj := fixtures.admission_request(want[0], {"operation": "UPDATE", "subResource": sub})
-	k8s.reviewed == want[1] with input as obj
+	fixtures.all_pass({case: reviewed_as(obj, want[1]) |
+		some case, want in {
+			"pods/ephemeralcontainers": [pod, true],
+			"pods/resize": [pod, true],
+			"pods/some-future-subresource": [pod, true],
+			"pods/status": [pod, false],
+			"pods/exec": [pod, false],
+			"deployments/status": [deployment, false],
+			"deployments/scale": [deployment, false],
+		}
+		obj := fixtures.admission_request(want[0], {"operation": "UPDATE", "subResource": split(case, "/")[1]})
+	})
 }
+
+reviewed_as(obj, want) if {
+	k8s.reviewed == want with input as obj
+} else := false
 
 test_allowed_names_and_namespaces if {
 	pod := fixtures.manifests({}, spec).Pod

@@ -3,65 +3,68 @@ package gitgate.pss.restricted.seccomp_test
 import data.gitgate.lib.fixtures
 import data.gitgate.pss.restricted.seccomp as policy
 
-test_allowed_pod_level_profile[case] if {
-	some variant, profile in {
-		"RuntimeDefault": {"type": "RuntimeDefault"},
-		"Localhost": {"type": "Localhost", "localhostProfile": "p.json"},
-	}
-	spec := fixtures.restricted_spec({"securityContext": {"seccompProfile": profile}})
-	some kind, obj in fixtures.workloads({}, spec)
-	case := sprintf("%s %s", [variant, kind])
+allows(obj) if {
 	count(policy.deny) == 0 with input as obj
+} else := false
+
+without_pod_profile := json.remove(fixtures.restricted_spec({}), ["securityContext/seccompProfile"])
+
+test_allowed_pod_level_profile if {
+	fixtures.all_pass({case: allows(obj) |
+		some variant, profile in {
+			"RuntimeDefault": {"type": "RuntimeDefault"},
+			"Localhost": {"type": "Localhost", "localhostProfile": "p.json"},
+		}
+		spec := fixtures.restricted_spec({"securityContext": {"seccompProfile": profile}})
+		some kind, obj in fixtures.workloads({}, spec)
+		case := sprintf("%s %s", [variant, kind])
+	})
 }
 
-test_allowed_every_container_sets_one[case] if {
+test_allowed_every_container_sets_one if {
 	spec := fixtures.with_container_security(
-		fixtures.with_container_security(
-			json.remove(fixtures.restricted_spec({}), ["securityContext/seccompProfile"]),
-			"containers", 0, {"seccompProfile": {"type": "RuntimeDefault"}},
-		),
+		fixtures.with_container_security(without_pod_profile, "containers", 0, {"seccompProfile": {"type": "RuntimeDefault"}}),
 		"initContainers", 0, {"seccompProfile": {"type": "Localhost", "localhostProfile": "p"}},
 	)
-	some case, obj in fixtures.workloads({}, spec)
-	count(policy.deny) == 0 with input as obj
+	fixtures.all_pass({case: allows(obj) | some case, obj in fixtures.workloads({}, spec)})
 }
 
-test_allowed_windows_pods[case] if {
+test_allowed_windows_pods if {
 	spec := {"os": {"name": "windows"}, "containers": [fixtures.container("app", {})]}
-	some case, obj in fixtures.workloads({}, spec)
-	count(policy.deny) == 0 with input as obj
+	fixtures.all_pass({case: allows(obj) | some case, obj in fixtures.workloads({}, spec)})
 }
 
-test_denied_missing[case] if {
-	spec := json.remove(fixtures.restricted_spec({}), ["securityContext/seccompProfile"])
-	some case, obj in fixtures.workloads({}, spec)
+test_denied_missing if {
+	fixtures.all_pass({case: denies_containers(obj, {"app", "init"}) | some case, obj in fixtures.workloads({}, without_pod_profile)})
+}
+
+test_denied_one_container_missing if {
+	spec := fixtures.with_container_security(without_pod_profile, "containers", 0, {"seccompProfile": {"type": "RuntimeDefault"}})
+	fixtures.all_pass({case: denies_containers(obj, {"init"}) | some case, obj in fixtures.workloads({}, spec)})
+}
+
+denies_containers(obj, names) if {
 	results := policy.deny with input as obj
-	{r.details.container | some r in results} == {"app", "init"}
+	{r.details.container | some r in results} == names
+} else := false
+
+test_denied_unconfined if {
+	fixtures.all_pass({case: denies_unconfined(obj) |
+		some variant, spec in {
+			"pod": fixtures.restricted_spec({"securityContext": {"seccompProfile": {"type": "Unconfined"}}}),
+			"container": fixtures.with_container_security(fixtures.restricted_spec({}), "containers", 0, {"seccompProfile": {"type": "Unconfined"}}),
+		}
+		some kind, obj in fixtures.workloads({}, spec)
+		case := sprintf("%s %s", [variant, kind])
+	})
 }
 
-test_denied_one_container_missing[case] if {
-	spec := fixtures.with_container_security(
-		json.remove(fixtures.restricted_spec({}), ["securityContext/seccompProfile"]),
-		"containers", 0, {"seccompProfile": {"type": "RuntimeDefault"}},
-	)
-	some case, obj in fixtures.workloads({}, spec)
-	results := policy.deny with input as obj
-	{r.details.container | some r in results} == {"init"}
-}
-
-test_denied_unconfined[case] if {
-	some variant, spec in {
-		"pod": fixtures.restricted_spec({"securityContext": {"seccompProfile": {"type": "Unconfined"}}}),
-		"container": fixtures.with_container_security(fixtures.restricted_spec({}), "containers", 0, {"seccompProfile": {"type": "Unconfined"}}),
-	}
-	some kind, obj in fixtures.workloads({}, spec)
-	case := sprintf("%s %s", [variant, kind])
+denies_unconfined(obj) if {
 	results := policy.deny with input as obj
 	some r in results
 	r.details.value == "Unconfined"
-}
+} else := false
 
-test_allowed_other_kinds[case] if {
-	some case, obj in fixtures.non_workloads
-	count(policy.deny) == 0 with input as obj
+test_allowed_other_kinds if {
+	fixtures.all_pass({case: allows(obj) | some case, obj in fixtures.non_workloads})
 }

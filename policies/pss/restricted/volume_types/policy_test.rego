@@ -3,7 +3,11 @@ package gitgate.pss.restricted.volume_types_test
 import data.gitgate.lib.fixtures
 import data.gitgate.pss.restricted.volume_types as policy
 
-test_allowed_volume_types[case] if {
+allows(obj) if {
+	count(policy.deny) == 0 with input as obj
+} else := false
+
+test_allowed_volume_types if {
 	spec := fixtures.restricted_spec({"volumes": [
 		{"name": "defaulted-to-emptydir"},
 		{"name": "a", "configMap": {"name": "cm"}},
@@ -17,29 +21,40 @@ test_allowed_volume_types[case] if {
 		{"name": "i", "secret": {"secretName": "s"}},
 		{"name": "j", "secret": {"secretName": "s"}, "hostPath": null},
 	]})
-	some case, obj in fixtures.workloads({}, spec)
-	count(policy.deny) == 0 with input as obj
+	fixtures.all_pass({case: allows(obj) | some case, obj in fixtures.workloads({}, spec)})
 }
 
-test_denied_restricted_volume_types[case] if {
-	some type in [
-		"hostPath", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "nfs", "iscsi",
-		"glusterfs", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "fc", "azureFile",
-		"vsphereVolume", "quobyte", "azureDisk", "portworxVolume", "photonPersistentDisk",
-		"scaleIO", "storageos", "someFutureType",
-	]
-	spec := fixtures.restricted_spec({"volumes": [{"name": "ok", "emptyDir": {}}, {"name": "bad", type: {}}]})
-	some kind, obj in fixtures.workloads({}, spec)
-	case := sprintf("%s %s", [type, kind])
+restricted_types := [
+	"hostPath", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "nfs", "iscsi",
+	"glusterfs", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "fc", "azureFile",
+	"vsphereVolume", "quobyte", "azureDisk", "portworxVolume", "photonPersistentDisk",
+	"scaleIO", "storageos", "someFutureType",
+]
+
+test_denied_restricted_volume_types if {
+	# Each type in one kind and shape, in turn: 22 cases cover all six.
+	fixtures.all_pass({case: denies_bad(obj, type) |
+		some i, type in restricted_types
+		spec := fixtures.restricted_spec({"volumes": [{"name": "ok", "emptyDir": {}}, {"name": "bad", type: {}}]})
+		[kind, obj] := fixtures.workload(i, {}, spec)
+		case := sprintf("%s %s", [type, kind])
+	})
+}
+
+test_denied_host_path_in_every_shape if {
+	spec := fixtures.restricted_spec({"volumes": [{"name": "ok", "emptyDir": {}}, {"name": "bad", "hostPath": {"path": "/"}}]})
+	fixtures.all_pass({case: denies_bad(obj, "hostPath") | some case, obj in fixtures.workloads({}, spec)})
+}
+
+denies_bad(obj, type) if {
 	results := policy.deny with input as obj
 	count(results) == 1
 	some r in results
 	r.details.volume == "bad"
 	r.details.value == [type]
 	endswith(r.details.field, "volumes[1]")
-}
+} else := false
 
-test_allowed_other_kinds[case] if {
-	some case, obj in fixtures.non_workloads
-	count(policy.deny) == 0 with input as obj
+test_allowed_other_kinds if {
+	fixtures.all_pass({case: allows(obj) | some case, obj in fixtures.non_workloads})
 }
