@@ -101,11 +101,19 @@ func (s *packSet) close() {
 const maxIdxSize = 1 << 30
 
 func openPack(fs billy.Filesystem, base string) (*pack, error) {
+	idxInfo, err := fs.Stat(base + ".idx")
+	if err != nil {
+		return nil, err
+	}
+	if idxInfo.Size() > maxIdxSize {
+		return nil, fmt.Errorf("%w: %s.idx is larger than %d bytes", errPackCorrupt, base, maxIdxSize)
+	}
 	idxFile, err := fs.Open(base + ".idx")
 	if err != nil {
 		return nil, err
 	}
-	idx, err := io.ReadAll(io.LimitReader(idxFile, maxIdxSize+1))
+	idx := make([]byte, idxInfo.Size())
+	_, err = io.ReadFull(idxFile, idx)
 	_ = idxFile.Close()
 	if err != nil {
 		return nil, err

@@ -53,13 +53,15 @@ type Verifier struct {
 	policies *lru[plumbing.Hash, *policyEntry]
 	sides    *lru[sideKey, sideResult]
 
-	mu sync.Mutex
-	// verdicts holds the result of every commit judged on a first-parent
+	// verdicts holds the results of commits judged on a first-parent
 	// chain. A commit's verdict depends only on the commit (its parents,
 	// trees and signature are fixed by its hash), so it never goes stale.
-	verdicts map[plumbing.Hash]CommitResult
-	// heads maps a trust root to the heads verified from it and the mode.
-	heads map[plumbing.Hash]map[plumbing.Hash]Mode
+	verdicts *lru[plumbing.Hash, CommitResult]
+
+	mu sync.Mutex
+	// heads remembers, per trust root, the last heads verified from it and
+	// in which mode: a later walk stops there.
+	heads map[plumbing.Hash][]verifiedHead
 
 	graphMu sync.Mutex
 	gens    map[plumbing.Hash]uint32
@@ -73,7 +75,19 @@ const (
 	commitCacheSize = 1 << 13
 	policyCacheSize = 256
 	sideCacheSize   = 1 << 14
+	// verdictCacheSize: walks stop at verified heads, so old verdicts are
+	// rarely asked for again; this covers a full verification of a large
+	// history being repeated.
+	verdictCacheSize = 1 << 17
+	// headsPerRoot: how many verified heads per trust root a walk may stop
+	// at; a reconciler needs only the latest few.
+	headsPerRoot = 16
 )
+
+type verifiedHead struct {
+	h    plumbing.Hash
+	mode Mode
+}
 
 // NewVerifier returns a Verifier with empty caches.
 func NewVerifier(opts Options) *Verifier {
@@ -84,8 +98,8 @@ func NewVerifier(opts Options) *Verifier {
 		commits:  newLRU[plumbing.Hash, *signature.Commit](commitCacheSize),
 		policies: newLRU[plumbing.Hash, *policyEntry](policyCacheSize),
 		sides:    newLRU[sideKey, sideResult](sideCacheSize),
-		verdicts: make(map[plumbing.Hash]CommitResult),
-		heads:    make(map[plumbing.Hash]map[plumbing.Hash]Mode),
+		verdicts: newLRU[plumbing.Hash, CommitResult](verdictCacheSize),
+		heads:    make(map[plumbing.Hash][]verifiedHead),
 		gens:     make(map[plumbing.Hash]uint32),
 	}
 	if v.now == nil {
@@ -351,33 +365,34 @@ feed:
 
 // judge returns the verdict on a commit, from the cache when known.
 func (v *Verifier) judge(ctx context.Context, repo *Repository, it judgeItem) (CommitResult, error) {
-	v.mu.Lock()
-	r, ok := v.verdicts[it.h]
-	v.mu.Unlock()
-	if ok {
+	if r, ok := v.verdicts.get(it.h); ok {
 		return r, nil
 	}
 	r, err := v.evaluate(ctx, repo, it)
 	if err != nil {
 		return CommitResult{}, err
 	}
-	v.mu.Lock()
-	v.verdicts[it.h] = r
-	v.mu.Unlock()
+	v.verdicts.put(it.h, r)
 	return r, nil
 }
 
 func (v *Verifier) rememberHead(root, head plumbing.Hash, mode Mode) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	m := v.heads[root]
-	if m == nil {
-		m = make(map[plumbing.Hash]Mode)
-		v.heads[root] = m
+	hs := v.heads[root]
+	for i, vh := range hs {
+		if vh.h == head {
+			if mode == ModeFull {
+				hs[i].mode = ModeFull
+			}
+			return
+		}
 	}
-	if m[head] != ModeFull {
-		m[head] = mode
+	hs = append(hs, verifiedHead{h: head, mode: mode})
+	if len(hs) > headsPerRoot {
+		hs = hs[len(hs)-headsPerRoot:]
 	}
+	v.heads[root] = hs
 }
 
 // headVerified reports whether h was verified from root at least as
@@ -385,8 +400,12 @@ func (v *Verifier) rememberHead(root, head plumbing.Hash, mode Mode) {
 func (v *Verifier) headVerified(root, h plumbing.Hash, mode Mode) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	m, ok := v.heads[root][h]
-	return ok && (m == ModeFull || mode == ModeHead)
+	for _, vh := range v.heads[root] {
+		if vh.h == h {
+			return vh.mode == ModeFull || mode == ModeHead
+		}
+	}
+	return false
 }
 
 // commit reads and parses commit h (cached).

@@ -2,6 +2,7 @@ package provenance_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -362,14 +363,35 @@ func TestVerifyHistory(t *testing.T) {
 		if err != nil || !snap.Verified || len(snap.Commits) != 1 {
 			t.Errorf("same head: %v %+v", err, snap)
 		}
+		// A warm Verifier needs no ledger to check only what is new, as a
+		// reconciler keeping one Verifier per source does.
+		warm := provenance.NewVerifier(provenance.Options{})
+		if snap, err := warm.Verify(t.Context(), repo, provenance.Request{Branch: "main", TrustRoot: h.root}); err != nil || len(snap.Commits) != 3 {
+			t.Fatalf("warm first: %v %+v", err, snap)
+		}
+		snap, err = warm.Verify(t.Context(), repo, provenance.Request{Branch: "next", TrustRoot: h.root})
+		if err != nil || !snap.Verified || len(snap.Commits) != 1 || snap.Commits[0].SHA != next {
+			t.Errorf("warm verifier: %v %+v, want only %s checked", err, snap, next)
+		}
+		// A cancelled context ends the verification with its error.
+		cancelled, cancel := context.WithCancel(t.Context())
+		cancel()
+		if _, err := provenance.NewVerifier(provenance.Options{}).Verify(cancelled, repo, provenance.Request{Branch: "main", TrustRoot: h.root}); !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled context: %v", err)
+		}
 		// A head verified in head mode does not let a full verification skip
 		// the commits below it.
+		h.commitOn("inc-unsigned", h.c3, map[string]string{"apps/i.yaml": "i"}, nil)
+		h.repo.Checkout("inc-unsigned")
+		h.repo.WriteFile("apps/j.yaml", "j")
+		h.repo.Commit("alice on an unsigned commit", h.alice)
+		h.repo.Checkout("main")
 		hl := &provenance.MemoryLedger{}
 		v := provenance.NewVerifier(provenance.Options{})
-		if _, err := v.Verify(t.Context(), repo, provenance.Request{Source: "s", Branch: "unsigned-mid", TrustRoot: h.root, Mode: head, Ledger: hl}); err != nil {
-			t.Fatal(err)
+		if snap, err := v.Verify(t.Context(), repo, provenance.Request{Source: "s", Branch: "inc-unsigned", TrustRoot: h.root, Mode: head, Ledger: hl}); err != nil || !snap.Verified {
+			t.Fatalf("head mode: %v %+v", err, snap)
 		}
-		snap, err = v.Verify(t.Context(), repo, provenance.Request{Source: "s", Branch: "unsigned-mid", TrustRoot: h.root, Mode: full, Ledger: hl})
+		snap, err = v.Verify(t.Context(), repo, provenance.Request{Source: "s", Branch: "inc-unsigned", TrustRoot: h.root, Mode: full, Ledger: hl})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,8 +7,8 @@
 #   COMMITS=2000 FORMATS=ssh test/bench/verify.sh
 #
 # The history comes from provenance/internal/benchrepo (signed in-process,
-# written as one packfile, then repacked by git so both tools read the pack
-# layout git itself writes). git is configured so it really checks every
+# written as one packfile, then repacked by `git repack -adf` so both tools
+# read the pack layout git itself writes). git is configured so it really checks every
 # signature (gpg.ssh.allowedSignersFile; a keyring with the keys imported and
 # trusted), and the script fails unless git reports every signature good.
 # The re-verify column is `gitgate verify --state` after one new commit on
@@ -40,7 +40,6 @@ for fmt in $FORMATS; do
   "$work/genrepo" -out "$out" -format "$fmt" -commits "$((COMMITS + 1))"
   repo="$out/repo.git"
   root=$(cat "$out/trust-root")
-  git -C "$repo" repack -adfq
   head=$(git -C "$repo" rev-parse main)
   git -C "$repo" update-ref refs/heads/main "$(git -C "$repo" rev-parse main~1)"
 

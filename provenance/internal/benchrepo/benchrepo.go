@@ -14,6 +14,7 @@ package benchrepo
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,6 +58,9 @@ type Options struct {
 	Commits int    // signed commits after the trust root
 	Format  Format
 	Signers int // distinct signers taking turns (default 3)
+	// Repack runs `git repack -adf` afterwards, so the pack has the layout
+	// (delta bases, chains, order) git itself writes; needs git.
+	Repack bool
 }
 
 // Repo is a generated history.
@@ -86,8 +91,8 @@ type signer struct {
 	pgp   *openpgp.Entity
 }
 
-// Generate writes the history to opts.Dir.
-func Generate(opts Options) (*Repo, error) {
+// Generate writes the history to opts.Dir; ctx bounds the git repack.
+func Generate(ctx context.Context, opts Options) (*Repo, error) {
 	if opts.Signers <= 0 {
 		opts.Signers = 3
 	}
@@ -126,6 +131,13 @@ func Generate(opts Options) (*Repo, error) {
 	r.Head = head.String()
 	if err := writeRepository(opts.Dir, mem, head); err != nil {
 		return nil, err
+	}
+	if opts.Repack {
+		cmd := exec.CommandContext(ctx, "git", "-C", opts.Dir, "repack", "-adfq")
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("benchrepo: git repack: %w: %s", err, out)
+		}
 	}
 	return r, nil
 }

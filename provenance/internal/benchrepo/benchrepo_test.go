@@ -17,7 +17,7 @@ import (
 func TestGeneratedHistoryVerifies(t *testing.T) {
 	for _, format := range []benchrepo.Format{benchrepo.SSH, benchrepo.OpenPGP} {
 		t.Run(string(format), func(t *testing.T) {
-			r, err := benchrepo.Generate(benchrepo.Options{Dir: filepath.Join(t.TempDir(), "repo.git"), Commits: 12, Format: format})
+			r, err := benchrepo.Generate(t.Context(), benchrepo.Options{Dir: filepath.Join(t.TempDir(), "repo.git"), Commits: 12, Format: format})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -21,21 +22,22 @@ func main() {
 	out := flag.String("out", "", "output folder (must not exist)")
 	format := flag.String("format", "ssh", "ssh or openpgp")
 	commits := flag.Int("commits", 10000, "signed commits after the trust root")
+	repack := flag.Bool("repack", true, "let git repack the history (git's own pack layout)")
 	flag.Parse()
-	if err := run(*out, benchrepo.Format(*format), *commits); err != nil {
+	if err := run(*out, benchrepo.Format(*format), *commits, *repack); err != nil {
 		fmt.Fprintln(os.Stderr, "genrepo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, format benchrepo.Format, commits int) error {
+func run(out string, format benchrepo.Format, commits int, repack bool) error {
 	if out == "" {
 		return fmt.Errorf("-out is required")
 	}
 	if _, err := os.Stat(out); err == nil {
 		return fmt.Errorf("%s exists", out)
 	}
-	r, err := benchrepo.Generate(benchrepo.Options{Dir: filepath.Join(out, "repo.git"), Commits: commits, Format: format})
+	r, err := benchrepo.Generate(context.Background(), benchrepo.Options{Dir: filepath.Join(out, "repo.git"), Commits: commits, Format: format, Repack: repack})
 	if err != nil {
 		return err
 	}
