@@ -29,7 +29,8 @@ var (
 )
 
 // readObject returns the content of object h, which must have type t and at
-// most limit bytes.
+// most limit bytes. The bytes may be shared with the pack reader's cache:
+// callers must not modify them (Snapshot.ReadFile hands out a copy).
 //
 // go-git's storage is not safe for concurrent use (packfile handles seek,
 // caches are plain maps), so reads are serialized; the verifier parallelizes

@@ -257,8 +257,9 @@ func (s *packSet) read(t plumbing.ObjectType, h plumbing.Hash, limit int64) (dat
 	if typ != packType(t) {
 		return nil, true, fmt.Errorf("object %s is not a %s", h, t)
 	}
-	// data may sit in the base cache; callers get their own copy.
-	return bytes.Clone(data), true, nil
+	// data may sit in the base cache: it is shared, never modified (see
+	// Repository.readObject).
+	return data, true, nil
 }
 
 // entry is one step of a delta chain.

@@ -1,6 +1,7 @@
 package provenance
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -181,7 +182,7 @@ func (s *Snapshot) ReadFile(p string, maxSize int64) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	return data, nil
+	return bytes.Clone(data), nil
 }
 
 // Walk calls fn for every file, symlink and submodule under prefix (a folder
@@ -213,11 +214,12 @@ func (s *Snapshot) Walk(prefix string, fn func(File) error) error {
 }
 
 func (s *Snapshot) walkTree(h plumbing.Hash, base string, fn func(File) error) error {
-	entries, err := s.verifier.treeReader(s.repo).tree(h)
+	t, err := s.verifier.treeReader(s.repo).tree(h)
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
+	it := t.iter()
+	for e, ok := it.next(); ok; e, ok = it.next() {
 		if e.kind == kindTree {
 			if err := s.walkTree(e.hash, base+e.name+"/", fn); err != nil {
 				return err

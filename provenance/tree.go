@@ -43,55 +43,94 @@ type treeEntry struct {
 
 var errMalformedTree = errors.New("malformed tree")
 
-// parseTree decodes a raw tree object strictly: only the modes Git writes,
+// tree is a validated raw tree object. Entries are decoded on the fly while
+// iterating: a parsed copy of every entry would cost more memory than the
+// object itself, and a walk reads tens of thousands of trees.
+type tree struct {
+	raw string
+}
+
+// parseTree checks a raw tree object strictly: only the modes Git writes,
 // names that are one path segment (no "/", ".", "..", ".git"), no duplicate
 // names, and Git's sort order. Anything else is a crafted object: ambiguous
 // trees could make gitgate judge different files than a checkout shows.
-func parseTree(raw []byte) ([]treeEntry, error) {
-	// One string for the whole object: entry names are substrings of it, so
-	// a tree of n entries costs two allocations, not n+1.
-	data := string(raw)
-	// An entry takes at least 23 bytes ("40000 x\0" is 8 plus 20 for the
-	// hash); the estimate only sizes the slice.
-	entries := make([]treeEntry, 0, len(data)/28+1)
-	for len(data) > 0 {
-		sp := strings.IndexByte(data, ' ')
-		if sp <= 0 {
-			return nil, fmt.Errorf("%w: entry without a mode", errMalformedTree)
+func parseTree(raw []byte) (tree, error) {
+	t := tree{raw: string(raw)}
+	it := t.iter()
+	var prev treeEntry
+	for first := true; ; first = false {
+		e, ok, err := it.decode()
+		if err != nil {
+			return tree{}, err
 		}
-		kind, ok := modeKind(data[:sp])
 		if !ok {
-			return nil, fmt.Errorf("%w: unknown mode %q", errMalformedTree, data[:sp])
+			return t, nil
 		}
-		data = data[sp+1:]
-		nul := strings.IndexByte(data, 0)
-		if nul < 0 {
-			return nil, fmt.Errorf("%w: entry name without terminator", errMalformedTree)
+		if err := checkEntryName(e.name); err != nil {
+			return tree{}, err
 		}
-		name := data[:nul]
-		if err := checkEntryName(name); err != nil {
-			return nil, err
-		}
-		data = data[nul+1:]
-		if len(data) < 20 {
-			return nil, fmt.Errorf("%w: truncated object name for %q", errMalformedTree, name)
-		}
-		var h plumbing.Hash
-		copy(h[:], data[:20])
-		data = data[20:]
-		e := treeEntry{name: name, kind: kind, hash: h}
-		if n := len(entries); n > 0 {
-			prev := entries[n-1]
-			if prev.name == name {
-				return nil, fmt.Errorf("%w: duplicate entry %q", errMalformedTree, name)
+		if !first {
+			if prev.name == e.name {
+				return tree{}, fmt.Errorf("%w: duplicate entry %q", errMalformedTree, e.name)
 			}
 			if compareEntries(prev, e) >= 0 {
-				return nil, fmt.Errorf("%w: entries out of order at %q", errMalformedTree, name)
+				return tree{}, fmt.Errorf("%w: entries out of order at %q", errMalformedTree, e.name)
 			}
 		}
-		entries = append(entries, e)
+		prev = e
 	}
-	return entries, nil
+}
+
+// treeIter walks the entries of a tree in order.
+type treeIter struct {
+	rest string
+}
+
+func (t tree) iter() treeIter { return treeIter{rest: t.raw} }
+
+// next returns the next entry of a validated tree.
+func (it *treeIter) next() (treeEntry, bool) {
+	e, ok, err := it.decode()
+	return e, ok && err == nil
+}
+
+// decode reads one entry; names are substrings of the tree, not copies.
+func (it *treeIter) decode() (treeEntry, bool, error) {
+	data := it.rest
+	if data == "" {
+		return treeEntry{}, false, nil
+	}
+	sp := strings.IndexByte(data, ' ')
+	if sp <= 0 {
+		return treeEntry{}, false, fmt.Errorf("%w: entry without a mode", errMalformedTree)
+	}
+	kind, ok := modeKind(data[:sp])
+	if !ok {
+		return treeEntry{}, false, fmt.Errorf("%w: unknown mode %q", errMalformedTree, data[:sp])
+	}
+	data = data[sp+1:]
+	nul := strings.IndexByte(data, 0)
+	if nul < 0 {
+		return treeEntry{}, false, fmt.Errorf("%w: entry name without terminator", errMalformedTree)
+	}
+	e := treeEntry{name: data[:nul], kind: kind}
+	data = data[nul+1:]
+	if len(data) < 20 {
+		return treeEntry{}, false, fmt.Errorf("%w: truncated object name for %q", errMalformedTree, e.name)
+	}
+	copy(e.hash[:], data[:20])
+	it.rest = data[20:]
+	return e, true, nil
+}
+
+// entries decodes every entry (for callers that want a slice).
+func (t tree) entries() []treeEntry {
+	var out []treeEntry
+	it := t.iter()
+	for e, ok := it.next(); ok; e, ok = it.next() {
+		out = append(out, e)
+	}
+	return out
 }
 
 func modeKind(mode string) (entryKind, bool) {
@@ -156,7 +195,7 @@ func nextByte(e treeEntry, n int) byte {
 
 // treeReader reads parsed trees, usually through a cache.
 type treeReader interface {
-	tree(h plumbing.Hash) ([]treeEntry, error)
+	tree(h plumbing.Hash) (tree, error)
 }
 
 // diffTrees returns the paths that differ between trees a (new) and b (old):
@@ -175,58 +214,58 @@ func diffInto(r treeReader, a, b plumbing.Hash, prefix string, out *[]string) er
 	if a == b {
 		return nil
 	}
-	ea, err := readTreeOrEmpty(r, a)
+	ta, err := readTreeOrEmpty(r, a)
 	if err != nil {
 		return err
 	}
-	eb, err := readTreeOrEmpty(r, b)
+	tb, err := readTreeOrEmpty(r, b)
 	if err != nil {
 		return err
 	}
-	i, j := 0, 0
-	for i < len(ea) || j < len(eb) {
+	ia, ib := ta.iter(), tb.iter()
+	x, okx := ia.next()
+	y, oky := ib.next()
+	for okx || oky {
 		var c int
 		switch {
-		case i == len(ea):
+		case !okx:
 			c = 1
-		case j == len(eb):
+		case !oky:
 			c = -1
 		default:
-			c = compareEntries(ea[i], eb[j])
+			c = compareEntries(x, y)
 		}
 		switch {
 		case c < 0: // only in a: added
-			if err := listAll(r, ea[i], prefix, out); err != nil {
+			if err := listAll(r, x, prefix, out); err != nil {
 				return err
 			}
-			i++
+			x, okx = ia.next()
 		case c > 0: // only in b: deleted
-			if err := listAll(r, eb[j], prefix, out); err != nil {
+			if err := listAll(r, y, prefix, out); err != nil {
 				return err
 			}
-			j++
+			y, oky = ib.next()
 		default:
-			x, y := ea[i], eb[j]
-			i++
-			j++
-			if x.hash == y.hash && x.kind == y.kind {
-				continue
-			}
-			if x.kind == kindTree && y.kind == kindTree {
+			switch {
+			case x.hash == y.hash && x.kind == y.kind:
+			case x.kind == kindTree && y.kind == kindTree:
 				if err := diffInto(r, x.hash, y.hash, prefix+x.name+"/", out); err != nil {
 					return err
 				}
-				continue
+			default:
+				*out = append(*out, prefix+x.name)
 			}
-			*out = append(*out, prefix+x.name)
+			x, okx = ia.next()
+			y, oky = ib.next()
 		}
 	}
 	return nil
 }
 
-func readTreeOrEmpty(r treeReader, h plumbing.Hash) ([]treeEntry, error) {
+func readTreeOrEmpty(r treeReader, h plumbing.Hash) (tree, error) {
 	if h.IsZero() {
-		return nil, nil
+		return tree{}, nil
 	}
 	return r.tree(h)
 }
@@ -237,16 +276,17 @@ func listAll(r treeReader, e treeEntry, prefix string, out *[]string) error {
 		*out = append(*out, prefix+e.name)
 		return nil
 	}
-	entries, err := r.tree(e.hash)
+	t, err := r.tree(e.hash)
 	if err != nil {
 		return err
 	}
 	sub := prefix + e.name + "/"
-	if len(entries) == 0 {
+	if t.raw == "" {
 		// An empty tree cannot be checked out, but it is still a change.
 		*out = append(*out, prefix+e.name)
 	}
-	for _, c := range entries {
+	it := t.iter()
+	for c, ok := it.next(); ok; c, ok = it.next() {
 		if err := listAll(r, c, sub, out); err != nil {
 			return err
 		}
@@ -260,12 +300,13 @@ func lookupPath(r treeReader, root plumbing.Hash, path string) (e treeEntry, ok 
 	segs := strings.Split(path, "/")
 	cur := root
 	for i, seg := range segs {
-		entries, err := r.tree(cur)
+		t, err := r.tree(cur)
 		if err != nil {
 			return treeEntry{}, false, err
 		}
 		found := false
-		for _, c := range entries {
+		it := t.iter()
+		for c, ok := it.next(); ok; c, ok = it.next() {
 			if c.name == seg {
 				e, found = c, true
 				break

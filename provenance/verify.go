@@ -48,7 +48,7 @@ type Verifier struct {
 	now     func() time.Time
 	workers int
 
-	trees    *lru[plumbing.Hash, []treeEntry]
+	trees    *lru[plumbing.Hash, tree]
 	commits  *lru[plumbing.Hash, *signature.Commit]
 	policies *lru[plumbing.Hash, *policyEntry]
 	sides    *lru[sideKey, sideResult]
@@ -94,7 +94,7 @@ func NewVerifier(opts Options) *Verifier {
 	v := &Verifier{
 		now:      opts.Now,
 		workers:  opts.Parallelism,
-		trees:    newLRU[plumbing.Hash, []treeEntry](treeCacheSize),
+		trees:    newLRU[plumbing.Hash, tree](treeCacheSize),
 		commits:  newLRU[plumbing.Hash, *signature.Commit](commitCacheSize),
 		policies: newLRU[plumbing.Hash, *policyEntry](policyCacheSize),
 		sides:    newLRU[sideKey, sideResult](sideCacheSize),
@@ -437,20 +437,20 @@ type cachedTrees struct {
 	repo *Repository
 }
 
-func (t cachedTrees) tree(h plumbing.Hash) ([]treeEntry, error) {
+func (t cachedTrees) tree(h plumbing.Hash) (tree, error) {
 	if e, ok := t.v.trees.get(h); ok {
 		return e, nil
 	}
 	raw, err := t.repo.readObject(plumbing.TreeObject, h, maxTreeSize)
 	if err != nil {
-		return nil, err
+		return tree{}, err
 	}
-	entries, err := parseTree(raw)
+	parsed, err := parseTree(raw)
 	if err != nil {
-		return nil, fmt.Errorf("tree %s: %w", short(h), err)
+		return tree{}, fmt.Errorf("tree %s: %w", short(h), err)
 	}
-	t.v.trees.put(h, entries)
-	return entries, nil
+	t.v.trees.put(h, parsed)
+	return parsed, nil
 }
 
 // objectHash converts a hex object name from a parsed commit. go-git's
