@@ -20,8 +20,11 @@ import (
 	"gitgate.dev/gitgate/policy"
 )
 
-// DefaultTimeout bounds each test, as `opa test` does.
-const DefaultTimeout = 5 * time.Second
+// DefaultTimeout bounds each test. `opa test` allows 5 s; table-driven
+// tests over every workload kind and both input shapes take seconds on a
+// busy CI machine, so gitgate allows 30 s: still enough to stop a runaway
+// test, not so little that a loaded machine fails a correct one.
+const DefaultTimeout = 30 * time.Second
 
 // Options configure Run.
 type Options struct {
