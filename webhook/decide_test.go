@@ -290,8 +290,10 @@ func TestDecideUndeclared(t *testing.T) {
 			message: []string{"only objects that Git declared and has since removed may be deleted"},
 		},
 		{
-			name:    "create in a namespace the scope lists, of a kind it lists",
-			req:     func(t *testing.T) admission.Request { return newRequest(t, admissionv1.Create, secret("listed", "token"), nil) },
+			name: "create in a namespace the scope lists, of a kind it lists",
+			req: func(t *testing.T) admission.Request {
+				return newRequest(t, admissionv1.Create, secret("listed", "token"), nil)
+			},
 			reason:  ReasonNotDeclared,
 			message: []string{"Secret listed/token is not declared in Git, and namespace listed is managed by source demo", testRepo},
 		},
@@ -306,8 +308,10 @@ func TestDecideUndeclared(t *testing.T) {
 			allowed: true, reason: ReasonUnmanagedKind,
 		},
 		{
-			name:    "create in an unmanaged namespace",
-			req:     func(t *testing.T) admission.Request { return newRequest(t, admissionv1.Create, configMap("elsewhere", "x", nil), nil) },
+			name: "create in an unmanaged namespace",
+			req: func(t *testing.T) admission.Request {
+				return newRequest(t, admissionv1.Create, configMap("elsewhere", "x", nil), nil)
+			},
 			allowed: true, reason: ReasonOutOfScope,
 		},
 		{
@@ -341,14 +345,18 @@ func TestDecideUndeclared(t *testing.T) {
 			message: []string{"ConfigMap demo/old-config is not declared in Git"},
 		},
 		{
-			name:    "update of a pruned object that is not being deleted",
-			req:     func(t *testing.T) admission.Request { return newRequest(t, admissionv1.Update, oldConfig(), oldConfig()) },
+			name: "update of a pruned object that is not being deleted",
+			req: func(t *testing.T) admission.Request {
+				return newRequest(t, admissionv1.Update, oldConfig(), oldConfig())
+			},
 			reason:  ReasonNotDeclared,
 			message: []string{"ConfigMap demo/old-config is not declared in Git"},
 		},
 		{
-			name:    "Pod the ReplicaSet controller creates for a managed Deployment",
-			req:     func(t *testing.T) admission.Request { return newRequest(t, admissionv1.Create, childPod(t, "web-7d4b9c-abcde"), nil) },
+			name: "Pod the ReplicaSet controller creates for a managed Deployment",
+			req: func(t *testing.T) admission.Request {
+				return newRequest(t, admissionv1.Create, childPod(t, "web-7d4b9c-abcde"), nil)
+			},
 			allowed: true, reason: ReasonControllerChild,
 		},
 		{
@@ -428,18 +436,24 @@ func TestDecideExemptions(t *testing.T) {
 	}
 	cases := []decideCase{
 		{
-			name:    "kube-system",
-			req:     func(t *testing.T) admission.Request { return newRequest(t, admissionv1.Create, configMap("kube-system", "x", nil), nil) },
+			name: "kube-system",
+			req: func(t *testing.T) admission.Request {
+				return newRequest(t, admissionv1.Create, configMap("kube-system", "x", nil), nil)
+			},
 			allowed: true, reason: ReasonExemptNamespace,
 		},
 		{
-			name:    "kube-node-lease",
-			req:     func(t *testing.T) admission.Request { return newRequest(t, admissionv1.Delete, nil, configMap("kube-node-lease", "x", nil)) },
+			name: "kube-node-lease",
+			req: func(t *testing.T) admission.Request {
+				return newRequest(t, admissionv1.Delete, nil, configMap("kube-node-lease", "x", nil))
+			},
 			allowed: true, reason: ReasonExemptNamespace,
 		},
 		{
-			name:    "gitgate's own namespace",
-			req:     func(t *testing.T) admission.Request { return newRequest(t, admissionv1.Create, secret("gitgate-system", "tls"), nil) },
+			name: "gitgate's own namespace",
+			req: func(t *testing.T) admission.Request {
+				return newRequest(t, admissionv1.Create, secret("gitgate-system", "tls"), nil)
+			},
 			allowed: true, reason: ReasonExemptNamespace,
 		},
 		{
@@ -456,8 +470,10 @@ func TestDecideExemptions(t *testing.T) {
 			allowed: true, reason: ReasonExemptKind,
 		},
 		{
-			name:    "events.k8s.io Event",
-			req:     func(t *testing.T) admission.Request { return newRequest(t, admissionv1.Create, event("events.k8s.io"), nil) },
+			name: "events.k8s.io Event",
+			req: func(t *testing.T) admission.Request {
+				return newRequest(t, admissionv1.Create, event("events.k8s.io"), nil)
+			},
 			allowed: true, reason: ReasonExemptKind,
 		},
 		{

@@ -158,9 +158,32 @@ func (conflictStore) Save(context.Context, StoredCA, string) (string, error) {
 	return "", ErrConflict
 }
 
+// versioned makes the fake clientset set resourceVersions on writes, as
+// the API server does (its object tracker leaves them alone).
+func versioned(client *fake.Clientset) *fake.Clientset {
+	rv := 100
+	bump := func(a clienttesting.Action) (bool, runtime.Object, error) {
+		var obj runtime.Object
+		switch a := a.(type) {
+		case clienttesting.CreateAction:
+			obj = a.GetObject()
+		case clienttesting.UpdateAction:
+			obj = a.GetObject()
+		}
+		if sec, ok := obj.(*corev1.Secret); ok {
+			rv++
+			sec.ResourceVersion = strconv.Itoa(rv)
+		}
+		return false, nil, nil
+	}
+	client.PrependReactor("create", "secrets", bump)
+	client.PrependReactor("update", "secrets", bump)
+	return client
+}
+
 func TestSecretStore(t *testing.T) {
 	ctx := t.Context()
-	client := fake.NewClientset()
+	client := versioned(fake.NewClientset())
 	s := &SecretStore{Client: client.CoreV1(), Namespace: "gitgate-system", Name: "gitgate-webhook-ca"}
 	data, version, err := s.Load(ctx)
 	if err != nil || version != "" || len(data.Certs) != 0 {
@@ -222,7 +245,7 @@ func TestSecretStore(t *testing.T) {
 // TestSecretStoreWithManager runs two replicas against one Secret, the
 // second finding a Secret that a chart created empty.
 func TestSecretStoreWithManager(t *testing.T) {
-	client := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ca", Namespace: "gitgate-system", ResourceVersion: "7"}})
+	client := versioned(fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ca", Namespace: "gitgate-system", ResourceVersion: "7"}}))
 	fc := clocktesting.NewFakeClock(start)
 	store := &SecretStore{Client: client.CoreV1(), Namespace: "gitgate-system", Name: "ca"}
 	a := newManager(t, fc, store)
