@@ -412,6 +412,39 @@ func psaAgreement(ctx context.Context, ev psaEvaluator, queries map[psaapi.Level
 	return "", nil
 }
 
+// seedVariants are pod spec fields merged into each fixture for extra seeds:
+// user namespaces relax runAsNonRoot, runAsUser and the baseline procMount;
+// spec.os exempts Windows pods from some restricted checks.
+var seedVariants = []map[string]any{
+	{"hostUsers": false},
+	{"hostUsers": true},
+	{"os": map[string]any{"name": "linux"}},
+	{"os": map[string]any{"name": "windows"}},
+}
+
+// withSpec returns pod as YAML with fields set in its spec.
+func withSpec(pod map[string]any, fields map[string]any) ([]byte, error) {
+	spec := map[string]any{}
+	if s, ok := pod["spec"].(map[string]any); ok {
+		for k, v := range s {
+			spec[k] = v
+		}
+	}
+	for k, v := range fields {
+		spec[k] = v
+	}
+	out := map[string]any{}
+	for k, v := range pod {
+		out[k] = v
+	}
+	out["spec"] = spec
+	b, err := yaml.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode variant: %w", err)
+	}
+	return b, nil
+}
+
 // maxFuzzPod bounds the Pods the fuzz test compares (bytes of YAML or JSON).
 const maxFuzzPod = 64 << 10
 
@@ -421,6 +454,15 @@ const maxFuzzPod = 64 << 10
 func FuzzPSAAgreement(f *testing.F) {
 	for _, fx := range loadPSAFixtures(f) {
 		f.Add(fx.raw)
+		// The fixtures exercise one control each; the variants cross them
+		// with the pod-level switches that relax or exempt controls.
+		for _, v := range seedVariants {
+			raw, err := withSpec(fx.pod, v)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(raw)
+		}
 	}
 	c := compileLibrary(f, ast.CapabilitiesForThisVersion())
 	queries := map[psaapi.Level]rego.PreparedEvalQuery{
