@@ -48,8 +48,15 @@ func decodeDocuments(path string, data []byte, lim limits) ([]document, error) {
 	}
 }
 
-// decodeDocument checks one document's structure before anything expands
-// its aliases, then decodes it.
+// decodeDocument decodes one document under lim.
+//
+// Only a document with both an anchor ('&') and an alias ('*') can expand,
+// so only such documents are first parsed into YAML nodes and measured
+// (checkYAML) before a decoder expands them; the others go straight to the
+// strict decoder, which refuses repeated keys, and have their depth
+// measured on the decoded value. A strict failure is parsed again to say
+// what is wrong, and to let a merge key that a mapping overrides (valid
+// YAML, refused by the strict decoder) through.
 func decodeDocument(raw []byte, lim limits) (v any, err error) {
 	// The parsers are third-party code fed hostile input; a panic in them
 	// must become an error, not a crash of the reconciler.
@@ -58,11 +65,18 @@ func decodeDocument(raw []byte, lim limits) (v any, err error) {
 			v, err = nil, fmt.Errorf("%w: parser failure: %v", ErrSyntax, r)
 		}
 	}()
-	if err := checkYAML(raw, lim); err != nil {
-		return nil, err
-	}
-	j, err := sigsyaml.YAMLToJSON(raw)
-	if err != nil {
+	var j []byte
+	if mayExpand(raw) {
+		if err := checkYAML(raw, lim); err != nil {
+			return nil, err
+		}
+		if j, err = sigsyaml.YAMLToJSON(raw); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
+		}
+	} else if j, err = sigsyaml.YAMLToJSONStrict(raw); err != nil {
+		if cerr := checkYAML(raw, lim); cerr != nil {
+			return nil, cerr
+		}
 		return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
 	}
 	if bytes.Equal(bytes.TrimSpace(j), []byte("null")) {
@@ -71,7 +85,40 @@ func decodeDocument(raw []byte, lim limits) (v any, err error) {
 	if err := apijson.Unmarshal(j, &v); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
 	}
+	if depth(v, 0, lim.maxDepth) > lim.maxDepth {
+		return nil, limitf("nesting deeper than %d", lim.maxDepth)
+	}
 	return v, nil
+}
+
+// mayExpand reports whether raw could hold an anchor and an alias.
+func mayExpand(raw []byte) bool {
+	return bytes.IndexByte(raw, '&') >= 0 && bytes.IndexByte(raw, '*') >= 0
+}
+
+// depth returns the nesting of mappings and lists in v, below level; it
+// stops early once the result is above limit.
+func depth(v any, level, limit int) int {
+	deepest := level
+	switch v := v.(type) {
+	case map[string]any:
+		deepest = level + 1
+		for _, x := range v {
+			if deepest > limit {
+				break
+			}
+			deepest = max(deepest, depth(x, level+1, limit))
+		}
+	case []any:
+		deepest = level + 1
+		for _, x := range v {
+			if deepest > limit {
+				break
+			}
+			deepest = max(deepest, depth(x, level+1, limit))
+		}
+	}
+	return deepest
 }
 
 // checkYAML parses raw into YAML nodes, which keeps aliases as references,

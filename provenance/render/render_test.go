@@ -23,7 +23,7 @@ func describe(objs []render.Object) []string {
 }
 
 const (
-	cmWeb = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: demo\ndata:\n  a: \"1\"\n"
+	cmWeb  = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: demo\ndata:\n  a: \"1\"\n"
 	nsDemo = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n"
 	deploy = `apiVersion: apps/v1
 kind: Deployment
@@ -152,6 +152,7 @@ metadata:
   labels: &l {app: web}
   annotations:
     <<: *l
+    app: overridden
     extra: "x"
 data:
   int: "3"
@@ -181,7 +182,8 @@ spec:
 		{"on: yes", spec["true"], true},
 		{"empty", spec["empty"], nil},
 		{"stamp", spec["stamp"], "2024-01-02T03:04:05Z"},
-		{"merge key", o["metadata"].(map[string]any)["annotations"].(map[string]any)["app"], "web"},
+		{"merge key", o["metadata"].(map[string]any)["labels"].(map[string]any)["app"], "web"},
+		{"merge key overridden", o["metadata"].(map[string]any)["annotations"].(map[string]any)["app"], "overridden"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
