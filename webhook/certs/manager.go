@@ -373,15 +373,14 @@ func (m *Manager) Run(ctx context.Context, inj Injector, interval time.Duration)
 	retry := time.Second
 	for {
 		delay := interval
-		if err := m.Sync(ctx, inj); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		// A Sync cut short by shutdown is no failure: the select below
+		// returns.
+		if err := m.Sync(ctx, inj); err == nil {
+			retry = time.Second
+		} else if ctx.Err() == nil {
 			log.Error(err, "certificate rotation or CA bundle injection failed", "retryIn", retry.String())
 			delay = min(retry, interval)
 			retry = min(2*retry, interval)
-		} else {
-			retry = time.Second
 		}
 		select {
 		case <-ctx.Done():

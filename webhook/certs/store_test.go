@@ -163,14 +163,11 @@ func (conflictStore) Save(context.Context, StoredCA, string) (string, error) {
 func versioned(client *fake.Clientset) *fake.Clientset {
 	rv := 100
 	bump := func(a clienttesting.Action) (bool, runtime.Object, error) {
-		var obj runtime.Object
-		switch a := a.(type) {
-		case clienttesting.CreateAction:
-			obj = a.GetObject()
-		case clienttesting.UpdateAction:
-			obj = a.GetObject()
+		w, ok := a.(interface{ GetObject() runtime.Object })
+		if !ok {
+			return false, nil, nil
 		}
-		if sec, ok := obj.(*corev1.Secret); ok {
+		if sec, ok := w.GetObject().(*corev1.Secret); ok {
 			rv++
 			sec.ResourceVersion = strconv.Itoa(rv)
 		}
