@@ -105,14 +105,14 @@ var allocatedFields = map[reflect.Type]map[string]bool{
 	reflect.TypeFor[corev1.ContainerPort](): {"hostPort": true},
 }
 
-// registry compiles shapes lazily, once per apiVersion/kind, and caches them
-// (including "unknown kind" as nil) so the hot path is a map lookup.
+// registry compiles shapes lazily, once per built-in apiVersion/kind, and
+// caches them so the hot path is a map lookup.
 type registry struct {
 	once   sync.Once
 	smd    *smdschema.Schema
 	scheme *runtime.Scheme
 
-	cache sync.Map // "apiVersion/kind" -> *shape (nil for unknown kinds)
+	cache sync.Map // "apiVersion/kind" -> *shape
 
 	mu    sync.Mutex
 	built map[shapeKey]*shape
@@ -150,7 +150,12 @@ func (r *registry) rootShape(apiVersion, kind string) *shape {
 		return s.(*shape)
 	}
 	s := r.compile(apiVersion, kind)
-	r.cache.Store(key, s)
+	if s != nil {
+		// Only built-in kinds are cached, so the cache is bounded by the
+		// scheme however many other kinds manifests name; an unknown kind
+		// costs a parse and a scheme lookup.
+		r.cache.Store(key, s)
+	}
 	return s
 }
 
