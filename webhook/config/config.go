@@ -11,7 +11,6 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/apimachinery/pkg/version"
 )
 
 // Defaults of a Scope.
@@ -56,8 +55,12 @@ type Resource struct {
 	Kind string
 	// Resource is the plural resource name, e.g. "deployments".
 	Resource string
-	// Versions are the versions the API server serves it in.
-	Versions []string
+	// Version is the one version the rules name. With matchPolicy
+	// Equivalent the API server converts a request made through any other
+	// served version (or an equivalent group) to this version before it
+	// sends it, so the webhook compares objects in one version: name the
+	// version Git declares the kind in (ResourcesFor takes it).
+	Version string
 	// Namespaced is true for namespaced resources.
 	Namespaced bool
 	// Subresources are the served subresources among WriteSubresources,
@@ -352,15 +355,17 @@ func splitResources(rs []Resource) (namespaced, cluster []Resource, err error) {
 		}
 		k := [2]string{r.Group, r.Resource}
 		m, ok := merged[k]
-		if !ok {
+		switch {
+		case !ok:
 			c := r
-			c.Versions, c.Subresources = nil, nil
+			c.Subresources = nil
 			m = &c
 			merged[k] = m
-		} else if m.Namespaced != r.Namespaced {
+		case m.Namespaced != r.Namespaced:
 			return nil, nil, invalid("resource %s is listed both as namespaced and as cluster-scoped", r)
+		case m.Version != r.Version:
+			return nil, nil, invalid("resource %s is listed in versions %s and %s; the webhook sees every request in one", r, m.Version, r.Version)
 		}
-		m.Versions = append(m.Versions, r.Versions...)
 		for _, sub := range r.Subresources {
 			if slices.Contains(WriteSubresources, sub) {
 				m.Subresources = append(m.Subresources, sub)
@@ -368,8 +373,6 @@ func splitResources(rs []Resource) (namespaced, cluster []Resource, err error) {
 		}
 	}
 	for _, m := range merged {
-		slices.SortFunc(m.Versions, func(a, b string) int { return -version.CompareKubeAwareVersionStrings(a, b) })
-		m.Versions = slices.Compact(m.Versions)
 		slices.Sort(m.Subresources)
 		m.Subresources = slices.Compact(m.Subresources)
 		if m.Namespaced {
@@ -395,19 +398,14 @@ func checkResource(r Resource) error {
 	if r.Resource == "" || strings.ContainsAny(r.Resource, "/*") || strings.ToLower(r.Resource) != r.Resource {
 		return invalid("resource %q of group %q: want a lower-case plural name without / or *", r.Resource, r.Group)
 	}
-	if len(r.Versions) == 0 {
-		return invalid("resource %s: no served versions", r)
-	}
-	for _, v := range r.Versions {
-		if errs := validation.IsDNS1035Label(v); len(errs) > 0 || v == "*" {
-			return invalid("resource %s: version %q: %s", r, v, strings.Join(errs, "; "))
-		}
+	if errs := validation.IsDNS1035Label(r.Version); len(errs) > 0 {
+		return invalid("resource %s: version %q: %s", r, r.Version, strings.Join(errs, "; "))
 	}
 	return nil
 }
 
-// rulesFor returns one rule per resource (so that the versions of one
-// resource never combine with another's), with its write subresources when
+// rulesFor returns one rule per resource (so that the version of one
+// resource never combines with another's), with its write subresources when
 // withSubresources is set. Subresource writes are UPDATEs; listing them
 // under the same operations is harmless, the API server never sends a
 // CREATE or DELETE of "scale".
@@ -424,7 +422,7 @@ func rulesFor(rs []Resource, scope admissionregistrationv1.ScopeType, ops []admi
 			Operations: slices.Clone(ops),
 			Rule: admissionregistrationv1.Rule{
 				APIGroups:   []string{r.Group},
-				APIVersions: slices.Clone(r.Versions),
+				APIVersions: []string{r.Version},
 				Resources:   resources,
 				Scope:       new(scope),
 			},

@@ -21,20 +21,20 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.yaml")
 // server, plus the kinds that must never get rules.
 func managed() []Resource {
 	return []Resource{
-		{Group: "apps", Kind: "Deployment", Resource: "deployments", Versions: []string{"v1"}, Namespaced: true, Subresources: []string{"status", "scale"}},
-		{Group: "apps", Kind: "StatefulSet", Resource: "statefulsets", Versions: []string{"v1"}, Namespaced: true, Subresources: []string{"scale", "status"}},
-		{Group: "", Kind: "Pod", Resource: "pods", Versions: []string{"v1"}, Namespaced: true, Subresources: []string{"binding", "ephemeralcontainers", "eviction", "resize", "status"}},
-		{Group: "", Kind: "ConfigMap", Resource: "configmaps", Versions: []string{"v1"}, Namespaced: true},
-		{Group: "", Kind: "ReplicationController", Resource: "replicationcontrollers", Versions: []string{"v1"}, Namespaced: true, Subresources: []string{"scale"}},
-		{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Resource: "horizontalpodautoscalers", Versions: []string{"v1", "v2"}, Namespaced: true},
-		{Group: "", Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}, Subresources: []string{"finalize", "status"}},
-		{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition", Resource: "customresourcedefinitions", Versions: []string{"v1"}},
-		{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Resource: "clusterroles", Versions: []string{"v1"}},
+		{Group: "apps", Kind: "Deployment", Resource: "deployments", Version: "v1", Namespaced: true, Subresources: []string{"status", "scale"}},
+		{Group: "apps", Kind: "StatefulSet", Resource: "statefulsets", Version: "v1", Namespaced: true, Subresources: []string{"scale", "status"}},
+		{Group: "", Kind: "Pod", Resource: "pods", Version: "v1", Namespaced: true, Subresources: []string{"binding", "ephemeralcontainers", "eviction", "resize", "status"}},
+		{Group: "", Kind: "ConfigMap", Resource: "configmaps", Version: "v1", Namespaced: true},
+		{Group: "", Kind: "ReplicationController", Resource: "replicationcontrollers", Version: "v1", Namespaced: true, Subresources: []string{"scale"}},
+		{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Resource: "horizontalpodautoscalers", Version: "v2", Namespaced: true},
+		{Group: "", Kind: "Namespace", Resource: "namespaces", Version: "v1", Subresources: []string{"finalize", "status"}},
+		{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition", Resource: "customresourcedefinitions", Version: "v1"},
+		{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Resource: "clusterroles", Version: "v1"},
 		// Asked for, never sent.
-		{Group: "", Kind: "Event", Resource: "events", Versions: []string{"v1"}, Namespaced: true},
-		{Group: "events.k8s.io", Kind: "Event", Resource: "events", Versions: []string{"v1"}, Namespaced: true},
-		{Group: "coordination.k8s.io", Kind: "Lease", Resource: "leases", Versions: []string{"v1"}, Namespaced: true},
-		{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration", Resource: "validatingwebhookconfigurations", Versions: []string{"v1"}},
+		{Group: "", Kind: "Event", Resource: "events", Version: "v1", Namespaced: true},
+		{Group: "events.k8s.io", Kind: "Event", Resource: "events", Version: "v1", Namespaced: true},
+		{Group: "coordination.k8s.io", Kind: "Lease", Resource: "leases", Version: "v1", Namespaced: true},
+		{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration", Resource: "validatingwebhookconfigurations", Version: "v1"},
 	}
 }
 
@@ -157,9 +157,15 @@ func TestValidatingRules(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("cluster resources (-want +got):\n%s", d)
 	}
-	for _, r := range ns.Rules {
-		if r.APIGroups[0] == "autoscaling" && !slices.Equal(r.APIVersions, []string{"v2", "v1"}) {
-			t.Errorf("autoscaling versions %v, want every served one, newest first", r.APIVersions)
+	for _, w := range v.Webhooks {
+		for _, r := range w.Rules {
+			want := []string{"v1"}
+			if r.APIGroups[0] == "autoscaling" {
+				want = []string{"v2"}
+			}
+			if !slices.Equal(r.APIVersions, want) {
+				t.Errorf("%v: versions %v, want %v (one version, the one asked for)", r.Resources, r.APIVersions, want)
+			}
 		}
 	}
 }
@@ -238,9 +244,9 @@ func resourcesOf(rules []admissionregistrationv1.RuleWithOperations, scope admis
 
 func TestNeverSentFiltered(t *testing.T) {
 	s := Scope{Namespace: "gitgate-system", Service: &Service{Name: "gitgate"}, Resources: []Resource{
-		{Kind: "Event", Resource: "events", Versions: []string{"v1"}, Namespaced: true},
-		{Group: "events.k8s.io", Kind: "Event", Resource: "events", Versions: []string{"v1"}, Namespaced: true},
-		{Group: "coordination.k8s.io", Kind: "Lease", Resource: "leases", Versions: []string{"v1"}, Namespaced: true},
+		{Kind: "Event", Resource: "events", Version: "v1", Namespaced: true},
+		{Group: "events.k8s.io", Kind: "Event", Resource: "events", Version: "v1", Namespaced: true},
+		{Group: "coordination.k8s.io", Kind: "Lease", Resource: "leases", Version: "v1", Namespaced: true},
 	}}
 	v, err := s.Validating()
 	if err != nil {
@@ -257,16 +263,16 @@ func TestNeverSentFiltered(t *testing.T) {
 
 func TestMergesDuplicates(t *testing.T) {
 	s := Scope{Namespace: "gitgate-system", Service: &Service{Name: "gitgate"}, Resources: []Resource{
-		{Group: "autoscaling", Resource: "horizontalpodautoscalers", Versions: []string{"v1"}, Namespaced: true},
-		{Group: "autoscaling", Resource: "horizontalpodautoscalers", Versions: []string{"v2", "v1"}, Namespaced: true, Subresources: []string{"scale"}},
+		{Group: "apps", Resource: "deployments", Version: "v1", Namespaced: true},
+		{Group: "apps", Resource: "deployments", Version: "v1", Namespaced: true, Subresources: []string{"scale", "status"}},
 	}}
 	v, err := s.Validating()
 	if err != nil {
 		t.Fatal(err)
 	}
 	rules := v.Webhooks[0].Rules
-	if len(rules) != 1 || !slices.Equal(rules[0].APIVersions, []string{"v2", "v1"}) ||
-		!slices.Equal(rules[0].Resources, []string{"horizontalpodautoscalers", "horizontalpodautoscalers/scale"}) {
+	if len(rules) != 1 || !slices.Equal(rules[0].APIVersions, []string{"v1"}) ||
+		!slices.Equal(rules[0].Resources, []string{"deployments", "deployments/scale"}) {
 		t.Fatalf("rules %+v", rules)
 	}
 }
@@ -297,8 +303,13 @@ func TestInvalidScope(t *testing.T) {
 		{"timeout", func(s *Scope) { s.TimeoutSeconds = 31 }, "timeoutSeconds"},
 		{"negative timeout", func(s *Scope) { s.TimeoutSeconds = -1 }, "timeoutSeconds"},
 		{"exempt namespace", func(s *Scope) { s.ExemptNamespaces = []string{"Bad"} }, "exempt namespace"},
-		{"no versions", func(s *Scope) { s.Resources[0].Versions = nil }, "no served versions"},
-		{"wildcard version", func(s *Scope) { s.Resources[0].Versions = []string{"*"} }, "version"},
+		{"no version", func(s *Scope) { s.Resources[0].Version = "" }, "version"},
+		{"wildcard version", func(s *Scope) { s.Resources[0].Version = "*" }, "version"},
+		{"two versions", func(s *Scope) {
+			r := s.Resources[0]
+			r.Version = "v1beta1"
+			s.Resources = append(s.Resources, r)
+		}, "listed in versions v1 and v1beta1"},
 		{"wildcard resource", func(s *Scope) { s.Resources[0].Resource = "*" }, "plural"},
 		{"subresource as resource", func(s *Scope) { s.Resources[0].Resource = "deployments/scale" }, "plural"},
 		{"upper-case resource", func(s *Scope) { s.Resources[0].Resource = "Deployments" }, "plural"},

@@ -30,50 +30,64 @@ func fakeDiscovery() *fakediscovery.FakeDiscovery {
 			{Name: "deployments/scale", Group: "autoscaling", Version: "v1", Kind: "Scale", Namespaced: true},
 			{Name: "deployments/status", Kind: "Deployment", Namespaced: true},
 		}},
-		{GroupVersion: "autoscaling/v1", APIResources: []metav1.APIResource{
-			{Name: "horizontalpodautoscalers", Kind: "HorizontalPodAutoscaler", Namespaced: true},
-		}},
 		{GroupVersion: "autoscaling/v2", APIResources: []metav1.APIResource{
 			{Name: "horizontalpodautoscalers", Kind: "HorizontalPodAutoscaler", Namespaced: true},
 			{Name: "horizontalpodautoscalers/status", Kind: "HorizontalPodAutoscaler", Namespaced: true},
 		}},
-		{GroupVersion: "example.com/v1beta1", APIResources: []metav1.APIResource{
-			{Name: "widgets", Kind: "Widget", Namespaced: true},
-			{Name: "widgets/scale", Group: "autoscaling", Version: "v1", Kind: "Scale", Namespaced: true},
+		{GroupVersion: "autoscaling/v1", APIResources: []metav1.APIResource{
+			{Name: "horizontalpodautoscalers", Kind: "HorizontalPodAutoscaler", Namespaced: true},
 		}},
 		{GroupVersion: "example.com/v1", APIResources: []metav1.APIResource{
 			{Name: "widgets", Kind: "Widget", Namespaced: true},
+		}},
+		{GroupVersion: "example.com/v1beta1", APIResources: []metav1.APIResource{
+			{Name: "widgets", Kind: "Widget", Namespaced: true},
+			{Name: "widgets/scale", Group: "autoscaling", Version: "v1", Kind: "Scale", Namespaced: true},
+			{Name: "gadgets", Kind: "Gadget"},
+		}},
+		{GroupVersion: "example.com/v1alpha1", APIResources: []metav1.APIResource{
+			{Name: "gadgets", Kind: "Gadget"},
 		}},
 	}}}
 }
 
 func TestResourcesFor(t *testing.T) {
-	kinds := []schema.GroupKind{
+	kinds := []schema.GroupVersionKind{
 		{Group: "apps", Kind: "Deployment"},
-		{Kind: "Pod"},
+		{Kind: "Pod", Version: "v1"},
 		{Kind: "Namespace"},
 		{Kind: "Event"},
-		{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"},
+		// Git declares HPAs in v1; the rules must name v1 although v2 is
+		// preferred.
+		{Group: "autoscaling", Version: "v1", Kind: "HorizontalPodAutoscaler"},
+		{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
+		// Preferred version, where the scale subresource is not served.
 		{Group: "example.com", Kind: "Widget"},
+		// Not in the preferred version: the newest served one.
 		{Group: "example.com", Kind: "Gadget"},
-		{Group: "apps", Kind: "StatefulSet"},
+		{Group: "example.com", Kind: "Gizmo"},
+		{Group: "apps", Version: "v1beta2", Kind: "StatefulSet"},
 	}
 	got, missing, err := ResourcesFor(fakeDiscovery(), kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Resource{
-		{Kind: "Event", Resource: "events", Versions: []string{"v1"}, Namespaced: true},
-		{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}},
-		{Kind: "Pod", Resource: "pods", Versions: []string{"v1"}, Namespaced: true, Subresources: []string{"ephemeralcontainers", "resize"}},
-		{Group: "apps", Kind: "Deployment", Resource: "deployments", Versions: []string{"v1"}, Namespaced: true, Subresources: []string{"scale"}},
-		{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Resource: "horizontalpodautoscalers", Versions: []string{"v2", "v1"}, Namespaced: true},
-		{Group: "example.com", Kind: "Widget", Resource: "widgets", Versions: []string{"v1", "v1beta1"}, Namespaced: true, Subresources: []string{"scale"}},
+		{Kind: "Event", Resource: "events", Version: "v1", Namespaced: true},
+		{Kind: "Namespace", Resource: "namespaces", Version: "v1"},
+		{Kind: "Pod", Resource: "pods", Version: "v1", Namespaced: true, Subresources: []string{"ephemeralcontainers", "resize"}},
+		{Group: "apps", Kind: "Deployment", Resource: "deployments", Version: "v1", Namespaced: true, Subresources: []string{"scale"}},
+		{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Resource: "horizontalpodautoscalers", Version: "v1", Namespaced: true},
+		{Group: "example.com", Kind: "Gadget", Resource: "gadgets", Version: "v1beta1"},
+		{Group: "example.com", Kind: "Widget", Resource: "widgets", Version: "v1", Namespaced: true},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("resources (-want +got):\n%s", d)
 	}
-	wantMissing := []schema.GroupKind{{Group: "apps", Kind: "StatefulSet"}, {Group: "example.com", Kind: "Gadget"}}
+	wantMissing := []schema.GroupVersionKind{
+		{Group: "apps", Version: "v1beta2", Kind: "StatefulSet"},
+		{Group: "example.com", Kind: "Gizmo"},
+	}
 	if d := cmp.Diff(wantMissing, missing); d != "" {
 		t.Errorf("missing (-want +got):\n%s", d)
 	}
@@ -96,11 +110,11 @@ func TestResourcesForDiscoveryFailures(t *testing.T) {
 		{Group: "metrics.k8s.io", Version: "v1beta1"}: errors.New("service unavailable"),
 	}}
 	d := failingDiscovery{fakeDiscovery(), down}
-	got, _, err := ResourcesFor(d, []schema.GroupKind{{Group: "apps", Kind: "Deployment"}})
+	got, _, err := ResourcesFor(d, []schema.GroupVersionKind{{Group: "apps", Kind: "Deployment"}})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("a failed unrelated group should not matter: %v %v", got, err)
 	}
-	_, _, err = ResourcesFor(d, []schema.GroupKind{{Group: "metrics.k8s.io", Kind: "PodMetrics"}})
+	_, _, err = ResourcesFor(d, []schema.GroupVersionKind{{Group: "metrics.k8s.io", Kind: "PodMetrics"}})
 	if err == nil || !strings.Contains(err.Error(), "service unavailable") {
 		t.Fatalf("error %v, want the failed group's", err)
 	}
@@ -112,7 +126,7 @@ func TestResourcesForDiscoveryFailures(t *testing.T) {
 
 // TestResourcesForFeedsScope: discovery output is a valid scope.
 func TestResourcesForFeedsScope(t *testing.T) {
-	rs, _, err := ResourcesFor(fakeDiscovery(), []schema.GroupKind{{Group: "example.com", Kind: "Widget"}, {Kind: "Event"}})
+	rs, _, err := ResourcesFor(fakeDiscovery(), []schema.GroupVersionKind{{Group: "example.com", Version: "v1beta1", Kind: "Widget"}, {Kind: "Event"}})
 	if err != nil {
 		t.Fatal(err)
 	}

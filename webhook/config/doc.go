@@ -16,9 +16,12 @@
 //     fields Git sets: scale (kubectl scale), ephemeralcontainers
 //     (kubectl debug) and resize (in-place Pod resize). status and the other
 //     subresources are left to their controllers. CONNECT is not sent.
-//   - matchPolicy Equivalent, so the same change made through another served
-//     API version or group (autoscaling/v1 and autoscaling/v2, say) is sent
-//     too, converted to the version of the rule.
+//   - one version per resource in the rules, with matchPolicy Equivalent:
+//     the same change made through another served API version or group
+//     (autoscaling/v1 instead of autoscaling/v2, say, or a version a CRD
+//     gains later) is sent too, converted by the API server to the version
+//     of the rule, so the webhook compares an object with its Git manifest
+//     in the version Git declares it in.
 //   - failurePolicy Fail and timeoutSeconds 3 by default: fail closed for
 //     managed objects, with a short timeout.
 //   - sideEffects None and admissionReviewVersions [v1].

@@ -11,9 +11,9 @@ func ExampleScope_Validating() {
 		Namespace: "gitgate-system",
 		Service:   &config.Service{Name: "gitgate-webhook"},
 		Resources: []config.Resource{
-			{Group: "apps", Kind: "Deployment", Resource: "deployments", Versions: []string{"v1"}, Namespaced: true, Subresources: []string{"scale", "status"}},
-			{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}},
-			{Group: "coordination.k8s.io", Kind: "Lease", Resource: "leases", Versions: []string{"v1"}, Namespaced: true},
+			{Group: "apps", Kind: "Deployment", Resource: "deployments", Version: "v1", Namespaced: true, Subresources: []string{"scale", "status"}},
+			{Kind: "Namespace", Resource: "namespaces", Version: "v1"},
+			{Group: "coordination.k8s.io", Kind: "Lease", Resource: "leases", Version: "v1", Namespaced: true},
 		},
 	}
 	vwc, err := scope.Validating()
