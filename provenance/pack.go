@@ -1,7 +1,6 @@
 package provenance
 
 import (
-	"bufio"
 	"bytes"
 	"compress/zlib"
 	"container/list"
@@ -59,7 +58,63 @@ type pack struct {
 	offs    []byte // n * 4
 	offs64  []byte // 8 each
 	zr      io.ReadCloser
-	scratch *bufio.Reader
+	// win caches the bytes at winOff: an entry's header and the start of
+	// its data usually arrive with one positioned read.
+	win    []byte
+	winOff int64
+}
+
+// packWindow is the read size: most commits and trees fit in it whole.
+const packWindow = 8 << 10
+
+// window returns the pack's bytes from off on (at least one byte, up to
+// packWindow), reading when off is outside the cached window.
+func (p *pack) window(off int64) ([]byte, error) {
+	if off >= p.winOff && off < p.winOff+int64(len(p.win)) {
+		return p.win[off-p.winOff:], nil
+	}
+	if off >= p.size {
+		return nil, io.ErrUnexpectedEOF
+	}
+	if cap(p.win) < packWindow {
+		p.win = make([]byte, packWindow)
+	}
+	n, err := p.f.ReadAt(p.win[:min(int64(packWindow), p.size-off)], off)
+	if n == 0 {
+		p.win = p.win[:0]
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	p.win, p.winOff = p.win[:n], off
+	return p.win, nil
+}
+
+// packStream reads the pack sequentially from pos through the window; it is
+// an io.ByteReader, so flate reads it without another buffer.
+type packStream struct {
+	p   *pack
+	pos int64
+}
+
+func (r *packStream) Read(b []byte) (int, error) {
+	w, err := r.p.window(r.pos)
+	if err != nil {
+		return 0, err
+	}
+	n := copy(b, w)
+	r.pos += int64(n)
+	return n, nil
+}
+
+func (r *packStream) ReadByte() (byte, error) {
+	w, err := r.p.window(r.pos)
+	if err != nil {
+		return 0, err
+	}
+	r.pos++
+	return w[0], nil
 }
 
 // openPacks indexes the packfiles under objects/pack of fs. A pack whose
@@ -357,15 +412,18 @@ func (p *pack) header(off int64) (e entry, baseOff int64, baseHash plumbing.Hash
 	if off < 12 || off >= p.size {
 		return e, 0, baseHash, fmt.Errorf("%w: offset %d outside the pack", errPackCorrupt, off)
 	}
-	var buf [maxEntryHeader]byte
-	n, err := p.f.ReadAt(buf[:min(int64(len(buf)), p.size-off)], off)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return e, 0, baseHash, err
+	w, err := p.window(off)
+	if err != nil {
+		return e, 0, baseHash, fmt.Errorf("%w: entry at %d: %w", errPackCorrupt, off, err)
 	}
-	b := buf[:n]
-	if len(b) == 0 {
-		return e, 0, baseHash, fmt.Errorf("%w: empty entry at %d", errPackCorrupt, off)
+	if len(w) < maxEntryHeader && off+int64(len(w)) < p.size {
+		// The header straddles the window's end: read from off.
+		p.win = p.win[:0]
+		if w, err = p.window(off); err != nil {
+			return e, 0, baseHash, fmt.Errorf("%w: entry at %d: %w", errPackCorrupt, off, err)
+		}
 	}
+	b := w[:min(len(w), maxEntryHeader)]
 	e.off = off
 	e.typ = int(b[0]>>4) & 7
 	size := uint64(b[0] & 0x0f)
@@ -419,17 +477,12 @@ func (p *pack) header(off int64) (e entry, baseOff int64, baseHash plumbing.Hash
 
 // inflate decompresses exactly size bytes of the zlib stream at off.
 func (p *pack) inflate(off, size int64) ([]byte, error) {
-	sr := io.NewSectionReader(p.f, off, p.size-off)
-	if p.scratch == nil {
-		p.scratch = bufio.NewReaderSize(sr, 4096)
-	} else {
-		p.scratch.Reset(sr)
-	}
+	src := &packStream{p: p, pos: off}
 	var err error
 	if p.zr == nil {
-		p.zr, err = zlib.NewReader(p.scratch)
+		p.zr, err = zlib.NewReader(src)
 	} else {
-		err = p.zr.(zlib.Resetter).Reset(p.scratch, nil)
+		err = p.zr.(zlib.Resetter).Reset(src, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: at %d: %w", errPackCorrupt, off, err)

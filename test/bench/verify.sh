@@ -28,12 +28,23 @@ go build -trimpath -o "$work/genrepo" ./provenance/internal/benchrepo/genrepo
 export HOME="$work/home" GNUPGHOME="$work/gnupg" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 mkdir -p "$HOME" && mkdir -m 700 "$GNUPGHOME"
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# measure FILE CMD...: runs CMD and writes "wall user+sys" seconds to FILE
+# (bash's time builtin counts the CPU of every child, e.g. the ssh-keygen or
+# gpg processes git starts per commit).
+measure() {
+  local file=$1
+  shift
+  local TIMEFORMAT='%R %U %S'
+  # The command's own standard error goes where the caller's went (fd 3).
+  { time "$@" 2>&3; } 3>&2 2>"$file.time"
+  tail -n 1 "$file.time" | awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' >"$file"
+}
+col() { cut -d' ' -f"$2" "$1"; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "git $(git --version | cut -d' ' -f3), $(gpg --version | head -1), $(ssh -V 2>&1 | cut -d, -f1)"
-printf '\n%-8s %7s %12s %12s %12s %9s %9s\n' format commits "gitgate 1cpu" "gitgate" "git log" "ratio" "re-verify"
+printf '\n%-8s %7s | %-19s | %-19s | %-19s | %-13s | %s\n' format commits "gitgate, 1 core" "gitgate, all cores" "git log" "git log/gitgate" "re-verify"
+printf '%-8s %7s | %-19s | %-19s | %-19s | %-13s | %s\n' "" "" "wall / cpu (s)" "wall / cpu (s)" "wall / cpu (s)" "wall / cpu" "wall (ms)"
 for fmt in $FORMATS; do
   out="$work/$fmt"
   # One commit more than measured: it is the "new commit" of the re-verify.
@@ -55,14 +66,12 @@ for fmt in $FORMATS; do
   esac
   cat "$repo"/objects/pack/* >/dev/null # same warm page cache for both tools
 
-  t0=$(now)
-  GOMAXPROCS=1 "$work/gitgate" verify --repo "$repo" --trust-root "$root" >"$work/one.out"
-  t1=$(now)
-  "$work/gitgate" verify --repo "$repo" --trust-root "$root" --state "$work/$fmt.state" >"$work/all.out"
-  t2=$(now)
-  git "${gitargs[@]}" log --show-signature main >"$work/git.out" 2>&1
-  t3=$(now)
-  grep -q "commits checked: $COMMITS (0 failed)" "$work/all.out" || { cat "$work/all.out" >&2; exit 1; }
+  measure "$work/t.one" env GOMAXPROCS=1 "$work/gitgate" verify --repo "$repo" --trust-root "$root" >"$work/one.out"
+  measure "$work/t.all" "$work/gitgate" verify --repo "$repo" --trust-root "$root" --state "$work/$fmt.state" >"$work/all.out"
+  measure "$work/t.git" git "${gitargs[@]}" log --show-signature main >"$work/git.out" 2>&1
+  for f in one all; do
+    grep -q "commits checked: $COMMITS (0 failed)" "$work/$f.out" || { cat "$work/$f.out" >&2; exit 1; }
+  done
   ngood=$(grep -c "$good" "$work/git.out" || true)
   if [ "$ngood" -ne "$COMMITS" ]; then
     echo "git log found $ngood good signatures, want $COMMITS" >&2
@@ -70,15 +79,15 @@ for fmt in $FORMATS; do
   fi
 
   git -C "$repo" update-ref refs/heads/main "$head"
-  t4=$(now)
-  "$work/gitgate" verify --repo "$repo" --trust-root "$root" --state "$work/$fmt.state" >"$work/re.out"
-  t5=$(now)
+  measure "$work/t.re" "$work/gitgate" verify --repo "$repo" --trust-root "$root" --state "$work/$fmt.state" >"$work/re.out"
   grep -q "commits checked: 1 (0 failed)" "$work/re.out" || { cat "$work/re.out" >&2; exit 1; }
 
-  g1=$(secs "$t0" "$t1"); g=$(secs "$t1" "$t2"); gl=$(secs "$t2" "$t3"); re=$(secs "$t4" "$t5")
-  ratio=$(awk -v a="$gl" -v b="$g" 'BEGIN { printf "%.1fx", a / b }')
-  printf '%-8s %7d %11ss %11ss %11ss %9s %8sms\n' "$fmt" "$COMMITS" "$g1" "$g" "$gl" "$ratio" \
-    "$(awk -v r="$re" 'BEGIN { printf "%.0f", r * 1000 }')"
+  ratio=$(awk -v gw="$(col "$work/t.git" 1)" -v gc="$(col "$work/t.git" 2)" -v w="$(col "$work/t.all" 1)" -v c="$(col "$work/t.all" 2)" \
+    'BEGIN { printf "%.0fx / %.0fx", gw / w, gc / c }')
+  printf '%-8s %7d | %8s / %8s | %8s / %8s | %8s / %8s | %-13s | %.0f\n' "$fmt" "$COMMITS" \
+    $(cat "$work/t.one") $(cat "$work/t.all") $(cat "$work/t.git") "$ratio" \
+    "$(awk -v r="$(col "$work/t.re" 1)" 'BEGIN { print r * 1000 }')"
 done
 echo
-echo "ratio = git log --show-signature time / gitgate verify time (all cores); re-verify = gitgate verify --state after one new commit (process start to exit)"
+echo "cpu = user + system time of the process and its children; ratio = git log --show-signature / gitgate verify (all cores)"
+echo "re-verify = gitgate verify --state after one new commit on top of the recorded head (process start to exit)"
