@@ -38,7 +38,7 @@ func decodeDocuments(path string, data []byte, lim limits) ([]document, error) {
 			return docs, nil
 		}
 		if err != nil {
-			return nil, docError(path, n, fmt.Errorf("%w: %v", ErrSyntax, err))
+			return nil, docError(path, n, fmt.Errorf("%w: %w", ErrSyntax, err))
 		}
 		v, err := decodeDocument(raw, lim)
 		if err != nil {
@@ -71,19 +71,19 @@ func decodeDocument(raw []byte, lim limits) (v any, err error) {
 			return nil, err
 		}
 		if j, err = sigsyaml.YAMLToJSON(raw); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
+			return nil, fmt.Errorf("%w: %w", ErrSyntax, err)
 		}
 	} else if j, err = sigsyaml.YAMLToJSONStrict(raw); err != nil {
 		if cerr := checkYAML(raw, lim); cerr != nil {
 			return nil, cerr
 		}
-		return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
+		return nil, fmt.Errorf("%w: %w", ErrSyntax, err)
 	}
 	if bytes.Equal(bytes.TrimSpace(j), []byte("null")) {
 		return nil, nil
 	}
 	if err := apijson.Unmarshal(j, &v); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
+		return nil, fmt.Errorf("%w: %w", ErrSyntax, err)
 	}
 	if depth(v, 0, lim.maxDepth) > lim.maxDepth {
 		return nil, limitf("nesting deeper than %d", lim.maxDepth)
@@ -135,7 +135,7 @@ func checkYAML(raw []byte, lim limits) error {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return fmt.Errorf("%w: %v", ErrSyntax, err)
+			return fmt.Errorf("%w: %w", ErrSyntax, err)
 		}
 		c := nodeChecker{lim: lim, memo: map[*yaml.Node]nodeStat{}}
 		st, err := c.stat(&n, 0)

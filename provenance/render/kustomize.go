@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"iter"
 	"net/url"
 	"path"
 	"regexp"
@@ -82,18 +82,18 @@ func build(fs filesys.FileSystem, dir string) (out []any, err error) {
 	m, err := krusty.MakeKustomizer(opts).Run(fs, "/"+dir)
 	if err != nil {
 		if types.IsErrOnlyBuiltinPluginsAllowed(err) {
-			return nil, fmt.Errorf("%w: %v", ErrDisabled, err)
+			return nil, fmt.Errorf("%w: %w", ErrDisabled, err)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrKustomize, err)
+		return nil, fmt.Errorf("%w: %w", ErrKustomize, err)
 	}
 	for _, res := range m.Resources() {
 		j, err := res.MarshalJSON()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrKustomize, res.CurId(), err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrKustomize, res.CurId(), err)
 		}
 		var v any
 		if err := apijson.Unmarshal(j, &v); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrKustomize, res.CurId(), err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrKustomize, res.CurId(), err)
 		}
 		out = append(out, v)
 	}
@@ -147,7 +147,7 @@ func (r *renderer) loadFolder(dir string) (kfile string, isDir bool, err error) 
 			return "", true, pathError(f.Path, err)
 		}
 		if err := r.kfs.fs.WriteFile("/"+f.Path, data); err != nil {
-			return "", true, pathError(f.Path, fmt.Errorf("%w: %v", ErrKustomize, err))
+			return "", true, pathError(f.Path, fmt.Errorf("%w: %w", ErrKustomize, err))
 		}
 		r.kfs.files[f.Path] = true
 	}
@@ -180,14 +180,25 @@ func checkEmbedded(data []byte, lim limits) error {
 	if !bytes.Contains(data, []byte("&")) || !bytes.Contains(data, []byte("*")) {
 		return nil
 	}
-	rd := apiyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for n := 1; ; n++ {
-		raw, err := rd.Read()
-		if errors.Is(err, io.EOF) || err != nil {
-			return nil
-		}
+	for n, raw := range chunks(data) {
 		if err := checkYAML(raw, lim); errors.Is(err, ErrLimit) {
 			return fmt.Errorf("document %d: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// chunks yields the documents of data as kubectl's reader splits them,
+// numbered from 1. It stops at the end or at a separator the reader
+// refuses: what is left is kustomize's to parse and report.
+func chunks(data []byte) iter.Seq2[int, []byte] {
+	return func(yield func(int, []byte) bool) {
+		rd := apiyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		for n := 1; ; n++ {
+			raw, err := rd.Read()
+			if err != nil || !yield(n, raw) {
+				return
+			}
 		}
 	}
 }
@@ -316,14 +327,14 @@ func (c *kcheck) check(k map[string]any) error {
 	}
 	for _, f := range []string{"crds", "configurations"} {
 		for _, e := range stringsOf(k[f]) {
-			if _, err := c.file(f, e); err != nil {
+			if err := c.file(f, e); err != nil {
 				return err
 			}
 		}
 	}
 	if openapi, ok := k["openapi"].(map[string]any); ok {
 		if p, ok := openapi["path"].(string); ok {
-			if _, err := c.file("openapi.path", p); err != nil {
+			if err := c.file("openapi.path", p); err != nil {
 				return err
 			}
 		}
@@ -332,14 +343,14 @@ func (c *kcheck) check(k map[string]any) error {
 		if strings.Contains(e, "\n") {
 			continue // an inline patch, which kustomize does not load
 		}
-		if _, err := c.file("patchesStrategicMerge", e); err != nil {
+		if err := c.file("patchesStrategicMerge", e); err != nil {
 			return err
 		}
 	}
 	for _, f := range []string{"patches", "patchesJson6902", "replacements"} {
 		for _, m := range mapsOf(k[f]) {
 			if p, ok := m["path"].(string); ok {
-				if _, err := c.file(f+".path", p); err != nil {
+				if err := c.file(f+".path", p); err != nil {
 					return err
 				}
 			}
@@ -362,7 +373,7 @@ func (c *kcheck) generatorSources(k map[string]any) error {
 				if _, after, ok := strings.Cut(e, "="); ok {
 					p = after
 				}
-				if _, err := c.file(f+".files", p); err != nil {
+				if err := c.file(f+".files", p); err != nil {
 					return err
 				}
 			}
@@ -371,7 +382,7 @@ func (c *kcheck) generatorSources(k map[string]any) error {
 				envs = append(envs, env)
 			}
 			for _, e := range envs {
-				if _, err := c.file(f+".envs", e); err != nil {
+				if err := c.file(f+".envs", e); err != nil {
 					return err
 				}
 			}
@@ -430,15 +441,15 @@ func within(target, dir string) bool {
 // file checks an entry that kustomize loads as a file. Under its default
 // load restrictions kustomize reads files only at or below the
 // kustomization's folder; the check says so before kustomize would.
-func (c *kcheck) file(f, e string) (string, error) {
+func (c *kcheck) file(f, e string) error {
 	target, err := c.ref(f, e)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if !within(target, c.dir) {
-		return "", c.errorf("%s entry %q is outside the kustomization's folder: %w (kustomize loads files only from its folder and below; refer to a folder with its own kustomization instead)", f, e, ErrUnsafePath)
+		return c.errorf("%s entry %q is outside the kustomization's folder: %w (kustomize loads files only from its folder and below; refer to a folder with its own kustomization instead)", f, e, ErrUnsafePath)
 	}
-	return target, nil
+	return nil
 }
 
 // resource checks a resources, bases or components entry: a file, or a
@@ -500,7 +511,7 @@ func hasMapping(docs []document) bool {
 func (c *kcheck) configFile(p string) error {
 	data, err := c.a.r.kfs.fs.ReadFile("/" + p)
 	if err != nil {
-		return pathError(p, fmt.Errorf("%w: %v", ErrKustomize, err))
+		return pathError(p, fmt.Errorf("%w: %w", ErrKustomize, err))
 	}
 	docs, err := decodeDocuments(p, data, c.a.r.opts.limits())
 	if err != nil {

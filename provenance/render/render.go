@@ -233,7 +233,7 @@ func (r *renderer) read(p string) ([]byte, error) {
 	data, err := r.tree.ReadFile(p, r.opts.MaxFileSize)
 	switch {
 	case errors.Is(err, provenance.ErrNotRegular):
-		return nil, pathError(p, fmt.Errorf("%w: %v", ErrNotRegular, err))
+		return nil, pathError(p, fmt.Errorf("%w: %w", ErrNotRegular, err))
 	case errors.Is(err, provenance.ErrFileTooLarge):
 		return nil, pathError(p, limitf("the file is larger than %d bytes", r.opts.MaxFileSize))
 	case errors.Is(err, provenance.ErrNotExist):
@@ -283,7 +283,7 @@ func (r *renderer) renderFile(p string) error {
 func (r *renderer) add(o Object) error {
 	k, err := index.KeyOf(o.Object)
 	if err != nil {
-		return docError(o.Path, o.Doc, fmt.Errorf("%w: %v", ErrInvalidObject, err))
+		return docError(o.Path, o.Doc, fmt.Errorf("%w: %w", ErrInvalidObject, err))
 	}
 	if prev, dup := r.seen[k]; dup {
 		return docError(o.Path, o.Doc, fmt.Errorf("%w: %s is also declared in %s", ErrDuplicate, k, prev.where()))
