@@ -49,15 +49,15 @@ type packSet struct {
 }
 
 type pack struct {
-	name    string
-	f       billy.File
-	size    int64
-	n       int
-	fanout  [256]uint32
-	hashes  []byte // n * 20, sorted
-	offs    []byte // n * 4
-	offs64  []byte // 8 each
-	zr      io.ReadCloser
+	name   string
+	f      billy.File
+	size   int64
+	n      int
+	fanout [256]uint32
+	hashes []byte // n * 20, sorted
+	offs   []byte // n * 4
+	offs64 []byte // 8 each
+	zr     io.ReadCloser
 	// win caches the bytes at winOff: an entry's header and the start of
 	// its data usually arrive with one positioned read.
 	win    []byte
