@@ -20,16 +20,30 @@ func ExampleVerifier_Verify() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
+	if err := verifyExample(ctx, dir); err != nil {
+		log.Print(err)
+	}
+	// Output:
+	// verified: true commits checked: 3
+	// signer: signer0 ssh
+	// signer: signer1 ssh
+	// signer: signer2 ssh
+	// app: app-000
+	// revision: 0
+	// replicas: 1
+}
+
+func verifyExample(ctx context.Context, dir string) error {
 	// A repository with a trust policy in its root commit and three commits
 	// signed with SSH keys the policy lists.
 	history, err := benchrepo.Generate(ctx, benchrepo.Options{Dir: filepath.Join(dir, "repo.git"), Commits: 3, Format: benchrepo.SSH})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 
 	repo, err := provenance.Open(history.Dir) // or provenance.Fetch for a URL
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer repo.Close()
 	v := provenance.NewVerifier(provenance.Options{})
@@ -41,7 +55,7 @@ func ExampleVerifier_Verify() {
 		Ledger:    provenance.NewFileLedger(filepath.Join(dir, "state.json")),
 	})
 	if err != nil {
-		log.Fatal(err) // an *InputError: bad input, not a verdict
+		return err // an *InputError: bad input, not a verdict
 	}
 	fmt.Println("verified:", snap.Verified, "commits checked:", len(snap.Commits))
 	for _, s := range snap.Signers() {
@@ -49,15 +63,8 @@ func ExampleVerifier_Verify() {
 	}
 	config, err := snap.ReadFile("apps/app-000/config.yaml", 0)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	fmt.Print(string(config))
-	// Output:
-	// verified: true commits checked: 3
-	// signer: signer0 ssh
-	// signer: signer1 ssh
-	// signer: signer2 ssh
-	// app: app-000
-	// revision: 0
-	// replicas: 1
+	return nil
 }
