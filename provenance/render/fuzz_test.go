@@ -2,8 +2,18 @@ package render_test
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"gitgate.dev/gitgate/provenance/index"
 	"gitgate.dev/gitgate/provenance/render"
@@ -78,10 +88,95 @@ func FuzzRender(f *testing.F) {
 	})
 }
 
+// proxy is one recording HTTP proxy for the whole test process: net/http
+// reads the proxy variables once per process, so every test must name the
+// same proxy.
+var proxy struct {
+	once     sync.Once
+	url      string
+	requests atomic.Int64
+}
+
+// watchOutside replaces git with a recorder and routes HTTP through the
+// recording proxy, and returns a function that says what was attempted
+// since.
+func watchOutside(tb testing.TB) func() string {
+	proxy.once.Do(func() {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			proxy.requests.Add(1)
+			w.WriteHeader(http.StatusForbidden)
+		}))
+		proxy.url = srv.URL
+	})
+	dir := tb.TempDir()
+	marker := filepath.Join(dir, "git-was-run")
+	script := "#!/bin/sh\necho \"$@\" >> " + marker + "\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "git"), []byte(script), 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Setenv("PATH", dir)
+	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+		tb.Setenv(v, proxy.url)
+	}
+	tb.Setenv("NO_PROXY", "")
+	tb.Setenv("no_proxy", "")
+	start := proxy.requests.Load()
+	return func() string {
+		if n := proxy.requests.Load() - start; n > 0 {
+			return fmt.Sprintf("%d HTTP requests", n)
+		}
+		if b, err := os.ReadFile(marker); err == nil {
+			return "git " + strings.TrimSpace(string(b))
+		}
+		return ""
+	}
+}
+
+// TestWatchOutsideDetects proves the fuzz oracle: kustomize run directly,
+// without gitgate's checks, is caught fetching and cloning.
+func TestWatchOutsideDetects(t *testing.T) {
+	for _, tc := range []struct{ resource, want string }{
+		{"https://example.com/x.yaml", "HTTP requests"},
+		{"github.com/org/repo//base?ref=v1", "git "},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			outside := watchOutside(t)
+			fs := filesys.MakeFsInMemory()
+			if err := fs.WriteFile("/k/kustomization.yaml", []byte("resources:\n- "+tc.resource+"\n")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, "/k"); err == nil {
+				t.Fatal("kustomize built a remote resource through the recorders")
+			}
+			if what := outside(); !strings.Contains(what, tc.want) {
+				t.Fatalf("recorded %q, want %q", what, tc.want)
+			}
+		})
+	}
+}
+
 // FuzzRenderKustomization feeds arbitrary bytes as a kustomization file,
-// next to a base and a resource, through the checks and kustomize.
+// next to a base and a resource, through the checks and kustomize. Beyond
+// never panicking, kustomize must never reach out: git on PATH is a fake
+// that records being run, and HTTP(S) proxies point at a server that
+// records any request, so an input that gets a clone or a download past
+// the checks fails.
 func FuzzRenderKustomization(f *testing.F) {
 	seeds(f)
+	for _, s := range []string{
+		"resources: [github.com/org/repo//base?ref=v1]\n",
+		"resources: [git@github.com:org/repo.git]\n",
+		"resources: [ssh://git@example.com/org/repo.git]\n",
+		"resources: [HTTPS://example.com/x.yaml]\n",
+		"patches: [{path: https://example.com/p.yaml}]\n",
+		"configMapGenerator: [{name: x, files: [https://example.com/f]}]\n",
+		"openapi: {path: https://example.com/schema.json}\n",
+		"crds: [https://example.com/crd.yaml]\n",
+		"transformers: ['{apiVersion: builtin, kind: PatchTransformer, metadata: {name: p}, path: https://example.com/p.yaml}']\n",
+	} {
+		f.Add([]byte(s))
+	}
+	outside := watchOutside(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tr := tree(map[string]string{
 			"apps/kustomization.yaml": string(data),
@@ -91,5 +186,8 @@ func FuzzRenderKustomization(f *testing.F) {
 		})
 		objs, err := render.Render(t.Context(), tr, []string{"apps"}, fuzzOptions)
 		checkRendered(t, objs, err)
+		if what := outside(); what != "" {
+			t.Fatalf("kustomize reached outside the repository: %s (render error: %v)", what, err)
+		}
 	})
 }

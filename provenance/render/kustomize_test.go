@@ -335,8 +335,15 @@ func TestKustomizeErrors(t *testing.T) {
 			target: render.ErrDuplicate, path: "apps/zz.yaml", want: []string{"apps/web/kustomization.yaml"},
 		},
 	}
+	// Nothing may be fetched or cloned, even on the way to an error.
+	outside := watchOutside(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if what := outside(); what != "" {
+					t.Errorf("kustomize reached outside the repository: %s", what)
+				}
+			}()
 			paths := []string{"apps"}
 			if tt.name == "too many kustomization loads" {
 				paths = []string{"l11"}
