@@ -61,6 +61,36 @@ func BenchmarkLookup(b *testing.B) {
 	}
 }
 
+// BenchmarkLookupBaseline is the same work on a map keyed by one string,
+// the cheapest map lookup Go has, as a yardstick for BenchmarkLookup on a
+// noisy machine.
+func BenchmarkLookupBaseline(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
+			_, keys := benchIndex(b, n)
+			m := make(map[string]*index.Entry, n)
+			flat := make([]string, len(keys))
+			for i, k := range keys {
+				flat[i] = k.Group + "/" + k.Kind + "/" + k.Namespace + "/" + k.Name
+				m[flat[i]] = &index.Entry{Key: k}
+			}
+			miss := "apps/Deployment/team-001/not-declared"
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				if _, ok := m[flat[i%len(flat)]]; !ok {
+					b.Fatal("miss")
+				}
+				if _, ok := m[miss]; ok {
+					b.Fatal("hit")
+				}
+				i++
+			}
+		})
+	}
+}
+
 // BenchmarkPublish measures a reconciler publishing a new index of one
 // source next to another, which re-merges both.
 func BenchmarkPublish(b *testing.B) {

@@ -71,12 +71,16 @@ func (k Key) String() string {
 
 // Compare orders keys by group, kind, namespace, then name.
 func (k Key) Compare(o Key) int {
-	return cmp.Or(
-		strings.Compare(k.Group, o.Group),
-		strings.Compare(k.Kind, o.Kind),
-		strings.Compare(k.Namespace, o.Namespace),
-		strings.Compare(k.Name, o.Name),
-	)
+	if c := strings.Compare(k.Group, o.Group); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.Kind, o.Kind); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.Namespace, o.Namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(k.Name, o.Name)
 }
 
 // Origin says where a desired manifest comes from.
