@@ -28,7 +28,7 @@ import (
 // into a temporary folder, and a file path with an http(s) scheme is
 // fetched. Both happen only for strings that a kustomization (or a
 // generator or transformer config it loads) names, so every such string
-// is checked before the build; see checkKustomization.
+// is checked before the build (analysis and kcheck).
 func (r *renderer) kustomize(dir string) error {
 	if r.kfs == nil {
 		r.kfs = &memFS{fs: filesys.MakeFsInMemory(), folders: map[string]string{}, files: map[string]bool{}}
