@@ -129,9 +129,8 @@ type rule struct {
 	exceptionQuery string // the message of an exception, as conftest writes it
 	binding        string
 	// meta is the metadata of every string message of this rule,
-	// {"query": query}, shared by all of them: results of many thousand
-	// files keep one map per rule instead of one per message.
-	meta map[string]any
+	// {"query": query}, shared by all of them.
+	meta Metadata
 }
 
 var (
@@ -346,8 +345,18 @@ func (ns *namespace) addRule(r *ast.Rule) {
 		query:          fmt.Sprintf("data.%s.%s", ns.name, name),
 		exceptionName:  exceptionName(name),
 		exceptionQuery: fmt.Sprintf("data.%s.exception[_][_] == %q", ns.name, exceptionName(name)),
-		meta:           map[string]any{"query": fmt.Sprintf("data.%s.%s", ns.name, name)},
+		meta:           queryMetadata(fmt.Sprintf("data.%s.%s", ns.name, name)),
 	})
+}
+
+// queryMetadata is {"query": q}, encoded.
+func queryMetadata(q string) Metadata {
+	md, err := NewMetadata(map[string]any{"query": q})
+	if err != nil {
+		// A map of one string cannot fail to encode.
+		return Metadata(`{"query":""}`)
+	}
+	return md
 }
 
 // exceptionName is the name an exception rule lists to except a rule:

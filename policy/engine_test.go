@@ -493,7 +493,7 @@ violation contains {"msg": "privileged", "id": "P1"} if {
 	if !r.Denied() || !slices.Equal(msgs(r.Failures), []string{"host network", "privileged"}) || !slices.Equal(msgs(r.Warnings), []string{"no team"}) {
 		t.Errorf("result = %+v", r)
 	}
-	if r.Failures[1].Metadata["id"] != "P1" {
+	if r.Failures[1].Metadata.Get("id") != "P1" {
 		t.Errorf("metadata = %v", r.Failures[1].Metadata)
 	}
 	ok := map[string]any{"request": map[string]any{"object": map[string]any{"metadata": map[string]any{"labels": map[string]any{"team": "x"}}}}}
@@ -553,7 +553,7 @@ deny contains "never" if {
 			if !errors.As(err, &ee) || ee.Reason != tt.reason {
 				t.Fatalf("Evaluate error = %v, want an EvalError with reason %s", err, tt.reason)
 			}
-			if !r.Denied() || r.Failures[0].Metadata["reason"] != string(tt.reason) {
+			if !r.Denied() || r.Failures[0].Metadata.Get("reason") != string(tt.reason) {
 				t.Errorf("result = %+v, want a denial carrying the reason", r)
 			}
 			if time.Since(start) > 5*time.Second {
@@ -626,5 +626,35 @@ func TestExitCode(t *testing.T) {
 	}
 	if s := (Totals{Successes: 1, Failures: 1}).String(); s != "2 tests, 1 passed, 0 warnings, 1 failure, 0 exceptions" {
 		t.Errorf("Totals.String = %q", s)
+	}
+}
+
+func TestMetadataEncoding(t *testing.T) {
+	md, err := NewMetadata(map[string]any{"b": 1, "a": map[string]any{"x": []any{"y"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(md) != `{"a":{"x":["y"]},"b":1}` {
+		t.Errorf("encoding = %s, want sorted keys", md)
+	}
+	if n, ok := md.Get("b").(json.Number); !ok || n != "1" {
+		t.Errorf("Get(b) = %#v, want json.Number 1", md.Get("b"))
+	}
+	var back struct {
+		M Metadata `json:"m"`
+		N Metadata `json:"n,omitempty"`
+	}
+	if err := json.Unmarshal([]byte(`{"m": {"k": "v"}, "n": null}`), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.M.Get("k") != "v" || back.N != nil {
+		t.Errorf("round trip = %+v", back)
+	}
+	out, err := json.Marshal(back)
+	if err != nil || string(out) != `{"m":{"k":"v"}}` {
+		t.Errorf("marshal = %s, %v", out, err)
+	}
+	if m, err := Metadata(nil).Map(); m != nil || err != nil {
+		t.Errorf("empty Map = %v, %v", m, err)
 	}
 }

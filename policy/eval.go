@@ -199,16 +199,16 @@ func toMessage(v ast.Value, r *rule) (Message, bool, error) {
 		if !ok {
 			return Message{}, false, errors.New(`"msg" field must be present and a string`)
 		}
-		m := Message{Msg: msg, Metadata: make(map[string]any, len(obj))}
+		m := Message{Msg: msg}
 		if loc, ok := obj["_loc"]; ok {
 			m.Location = parseLocation(loc)
 		}
-		for k, val := range obj {
-			if k != "msg" && k != "_loc" {
-				m.Metadata[k] = val
-			}
+		delete(obj, "msg")
+		delete(obj, "_loc")
+		obj["query"] = r.query
+		if m.Metadata, err = NewMetadata(obj); err != nil {
+			return Message{}, false, err
 		}
-		m.Metadata["query"] = r.query
 		return m, true, nil
 	}
 	return Message{}, false, nil
@@ -394,8 +394,6 @@ func failed(err error) (Result, error) {
 	if errors.As(err, &ee) {
 		reason = ee.Reason
 	}
-	return Result{Failures: []Message{{
-		Msg:      err.Error(),
-		Metadata: map[string]any{"reason": string(reason)},
-	}}}, err
+	md, _ := NewMetadata(map[string]any{"reason": string(reason)})
+	return Result{Failures: []Message{{Msg: err.Error(), Metadata: md}}}, err
 }

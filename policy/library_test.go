@@ -87,7 +87,7 @@ func TestLibraryInAdmissionProfile(t *testing.T) {
 		t.Fatalf("failures = %+v, want the privileged, hostNetwork and latest-tag violations at least", r.Failures)
 	}
 	for _, m := range r.Failures {
-		if m.Msg == "" || m.Metadata["query"] == nil {
+		if m.Msg == "" || m.Metadata.Get("query") == nil {
 			t.Errorf("failure without message or query: %+v", m)
 		}
 	}

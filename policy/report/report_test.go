@@ -15,10 +15,10 @@ func sample() policy.CheckResults {
 		{
 			FileName: "dir/a b.yaml", Namespace: "main", Successes: 2,
 			Failures: []policy.Message{
-				{Msg: "denied", Metadata: map[string]any{"query": "data.main.deny", "id": "X-1"}},
-				{Msg: "at a line", Location: &policy.Location{File: "dir/a b.yaml", Line: "7"}, Metadata: map[string]any{"query": "data.main.deny"}},
+				{Msg: "denied", Metadata: policy.Metadata(`{"id":"X-1","query":"data.main.deny"}`)},
+				{Msg: "at a line", Location: &policy.Location{File: "dir/a b.yaml", Line: "7"}, Metadata: policy.Metadata(`{"query":"data.main.deny"}`)},
 			},
-			Warnings:   []policy.Message{{Msg: "cpu at 50%", Metadata: map[string]any{"query": "data.main.warn"}}},
+			Warnings:   []policy.Message{{Msg: "cpu at 50%", Metadata: policy.Metadata(`{"query":"data.main.warn"}`)}},
 			Exceptions: []policy.Message{{Msg: `data.main.exception[_][_] == "x"`}},
 		},
 		{FileName: "-", Namespace: "other", Successes: 1},

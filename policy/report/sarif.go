@@ -54,9 +54,9 @@ type sarifText struct {
 }
 
 type sarifRule struct {
-	ID               string         `json:"id"`
-	ShortDescription sarifText      `json:"shortDescription"`
-	Properties       map[string]any `json:"properties,omitempty"`
+	ID               string          `json:"id"`
+	ShortDescription sarifText       `json:"shortDescription"`
+	Properties       policy.Metadata `json:"properties,omitempty"`
 }
 
 type sarifInvocation struct {
@@ -89,6 +89,12 @@ type sarifArtifact struct {
 type sarifRegion struct {
 	StartLine int `json:"startLine"`
 	EndLine   int `json:"endLine"`
+}
+
+// statusMetadata are the properties of the success and skip rules.
+var statusMetadata = map[string]policy.Metadata{
+	"success": policy.Metadata(`{"description":"` + successDesc + `"}`),
+	"skip":    policy.Metadata(`{"description":"` + skippedDesc + `"}`),
 }
 
 // sarifBuilder assigns rule indexes in order of first use, as conftest does.
@@ -170,7 +176,7 @@ func writeSARIF(w io.Writer, results policy.CheckResults, opts Options) error {
 		if r.Successes > 0 || len(r.Exceptions) > 0 {
 			kind, desc = "success", successDesc
 		}
-		b.add(policy.Message{Msg: desc, Metadata: map[string]any{"description": desc}}, r.Namespace, kind, "none", r.FileName)
+		b.add(policy.Message{Msg: desc, Metadata: statusMetadata[kind]}, r.Namespace, kind, "none", r.FileName)
 	}
 	exitDesc := "No policy violations found"
 	switch {

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -97,25 +100,11 @@ over 32 MiB or a binary file).`,
 	return cmd
 }
 
-// check's garbage collector settings when GOGC and GOMEMLIMIT are not set.
-// Its live heap is small (the compiled policies, a few inputs in flight and
-// the results) while it allocates fast (every parsed document is garbage
-// after its evaluation), so the default GOGC of 100 collects very often; 400
-// saves about a fifth of the CPU time. The soft limit makes the collector
-// work harder again once the heap nears 64 MiB, so that large result sets
-// (the whole library over many thousand files) do not grow the process five
-// times over their size.
-const (
-	checkGCPercent  = 400
-	checkSoftMemory = 64 << 20
-)
-
 func runCheck(ctx context.Context, s Streams, o *checkOptions, args []string) error {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		defer debug.SetGCPercent(debug.SetGCPercent(checkGCPercent))
-	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(checkSoftMemory))
+	_, gogc := os.LookupEnv("GOGC")
+	_, gomemlimit := os.LookupEnv("GOMEMLIMIT")
+	if !gogc && !gomemlimit {
+		defer tuneGC(ctx)()
 	}
 	if o.cpuProfile != "" {
 		stop, err := startCPUProfile(o.cpuProfile)
@@ -343,4 +332,48 @@ func startCPUProfile(name string) (func(), error) {
 		pprof.StopCPUProfile()
 		_ = f.Close() // a truncated profile is the only loss
 	}, nil
+}
+
+// check's garbage collection, when GOGC and GOMEMLIMIT are not set. Its live
+// heap starts small (the compiled policies and a few inputs in flight) while
+// it allocates fast (every parsed document is garbage after evaluation), so
+// the default GOGC of 100 collects very often. tuneGC gives the heap 400 %
+// headroom up to gcFloor, and as the results pile up (a large library over
+// many thousand files) lets it grow to twice the live heap only, by moving
+// the soft memory limit: a fixed limit below the live heap would make the
+// collector run without pause.
+const (
+	gcPercent = 400
+	gcFloor   = 64 << 20
+)
+
+func tuneGC(ctx context.Context) (restore func()) {
+	oldPercent := debug.SetGCPercent(gcPercent)
+	oldLimit := debug.SetMemoryLimit(gcFloor)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				metrics.Read(sample)
+				if sample[0].Value.Kind() == metrics.KindUint64 {
+					live := int64(min(sample[0].Value.Uint64(), math.MaxInt64/2))
+					debug.SetMemoryLimit(max(gcFloor, 2*live))
+				}
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		debug.SetGCPercent(oldPercent)
+		debug.SetMemoryLimit(oldLimit)
+	}
 }
