@@ -50,6 +50,9 @@ type admissionCall struct {
 	Namespace   string
 	Name        string
 	DryRun      bool
+	// Handled is how long the server's handler took (TLS, the network
+	// and reading the body excluded); zero until it has answered.
+	Handled time.Duration
 }
 
 func (c admissionCall) String() string {
@@ -87,10 +90,13 @@ func (r *callRecorder) wrap(next http.Handler) http.Handler {
 				DryRun      *bool                       `json:"dryRun"`
 			} `json:"request"`
 		}
-		// A body the recorder cannot read is still the server's to answer.
+		// Recorded before the server answers, so that a caller who sees
+		// the API server's response sees the call too.
+		i := -1
 		if json.Unmarshal(body, &review) == nil && review.Request != nil {
 			q := review.Request
 			r.mu.Lock()
+			i = len(r.calls)
 			r.calls = append(r.calls, admissionCall{
 				Path: hr.URL.Path, UID: q.UID, Operation: q.Operation, Kind: q.Kind, Resource: q.Resource,
 				SubResource: q.SubResource, Namespace: q.Namespace, Name: q.Name, DryRun: q.DryRun != nil && *q.DryRun,
@@ -98,7 +104,13 @@ func (r *callRecorder) wrap(next http.Handler) http.Handler {
 			r.mu.Unlock()
 		}
 		hr.Body = io.NopCloser(bytes.NewReader(body))
+		start := time.Now()
 		next.ServeHTTP(w, hr)
+		if i >= 0 {
+			r.mu.Lock()
+			r.calls[i].Handled = time.Since(start)
+			r.mu.Unlock()
+		}
 	})
 }
 
@@ -153,7 +165,7 @@ type webhookSuite struct {
 	httpSrv *http.Server
 }
 
-func newWebhookSuite(t *testing.T) *webhookSuite {
+func newWebhookSuite(t testing.TB) *webhookSuite {
 	t.Helper()
 	env := testenv.Require(t)
 	client, err := kubernetes.NewForConfig(env.Config)
@@ -179,7 +191,7 @@ func newWebhookSuite(t *testing.T) *webhookSuite {
 		Namespace: gitgateNamespace,
 		Events:    broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "gitgate"}),
 		AuditLog:  s.audit,
-		Logger:    testr.NewWithOptions(t, testr.Options{Verbosity: 0}),
+		Logger:    testr.NewWithInterface(t, testr.Options{Verbosity: 0}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +207,7 @@ func newWebhookSuite(t *testing.T) *webhookSuite {
 
 // start serves the admission server on the suite's address (a new port the
 // first time).
-func (s *webhookSuite) start(t *testing.T) {
+func (s *webhookSuite) start(t testing.TB) {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,7 +240,7 @@ func (s *webhookSuite) start(t *testing.T) {
 
 // stop shuts the admission server down; the API server then gets
 // "connection refused".
-func (s *webhookSuite) stop(t *testing.T) {
+func (s *webhookSuite) stop(t testing.TB) {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -243,7 +255,7 @@ func (s *webhookSuite) stop(t *testing.T) {
 
 // scope is the webhook configurations' scope as discovery serves the
 // repository's kinds now.
-func (s *webhookSuite) scope(t *testing.T, caBundle []byte) (config.Scope, []schema.GroupVersionKind) {
+func (s *webhookSuite) scope(t testing.TB, caBundle []byte) (config.Scope, []schema.GroupVersionKind) {
 	t.Helper()
 	rs, missing, err := config.ResourcesFor(s.env.Discovery, s.gvks)
 	if err != nil {
@@ -261,7 +273,7 @@ func (s *webhookSuite) scope(t *testing.T, caBundle []byte) (config.Scope, []sch
 // register creates or updates both configurations from the current scope
 // and returns the kinds not served yet. New configurations are created
 // without a caBundle, which the certificate manager then injects.
-func (s *webhookSuite) register(t *testing.T) []schema.GroupVersionKind {
+func (s *webhookSuite) register(t testing.TB) []schema.GroupVersionKind {
 	t.Helper()
 	ctx := t.Context()
 	api := s.client.AdmissionregistrationV1()
@@ -307,7 +319,7 @@ func (s *webhookSuite) register(t *testing.T) []schema.GroupVersionKind {
 }
 
 // inject runs one round of the certificate manager against the API server.
-func (s *webhookSuite) inject(t *testing.T) {
+func (s *webhookSuite) inject(t testing.TB) {
 	t.Helper()
 	inj := &certs.WebhookInjector{Client: s.client.AdmissionregistrationV1(), Validating: configName, Mutating: configName}
 	if err := s.certs.Sync(t.Context(), inj); err != nil {
@@ -318,7 +330,7 @@ func (s *webhookSuite) inject(t *testing.T) {
 // unregister deletes the configurations, stops the server and waits until
 // the API server no longer calls it, so that later tests of the package
 // run against a plain API server.
-func (s *webhookSuite) unregister(t *testing.T) {
+func (s *webhookSuite) unregister(t testing.TB) {
 	ctx := context.WithoutCancel(t.Context())
 	api := s.client.AdmissionregistrationV1()
 	if err := api.ValidatingWebhookConfigurations().Delete(ctx, configName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
@@ -358,7 +370,7 @@ func poll(ctx context.Context, timeout time.Duration, f func() (bool, error)) er
 // waitCalled sends probe until the server has seen a matching review on
 // both /validate and /mutate: the API server picks configuration changes
 // up through a watch, a moment after they are made.
-func (s *webhookSuite) waitCalled(t *testing.T, what string, probe func() error, match func(admissionCall) bool) {
+func (s *webhookSuite) waitCalled(t testing.TB, what string, probe func() error, match func(admissionCall) bool) {
 	t.Helper()
 	var last error
 	err := poll(t.Context(), 30*time.Second, func() (bool, error) {
@@ -390,7 +402,7 @@ func (r kubectlResult) String() string {
 
 // kubectl runs the kubectl built with the API server, as the admin, with
 // extra environment variables.
-func (s *webhookSuite) kubectl(t *testing.T, env []string, args ...string) kubectlResult {
+func (s *webhookSuite) kubectl(t testing.TB, env []string, args ...string) kubectlResult {
 	t.Helper()
 	cmd := s.env.KubectlCmd(t.Context(), args...)
 	cmd.Env = append(cmd.Env, env...)
@@ -401,7 +413,7 @@ func (s *webhookSuite) kubectl(t *testing.T, env []string, args ...string) kubec
 }
 
 // mustKubectl runs kubectl and fails t when it fails.
-func (s *webhookSuite) mustKubectl(t *testing.T, args ...string) kubectlResult {
+func (s *webhookSuite) mustKubectl(t testing.TB, args ...string) kubectlResult {
 	t.Helper()
 	r := s.kubectl(t, nil, args...)
 	if r.err != nil {
@@ -412,7 +424,7 @@ func (s *webhookSuite) mustKubectl(t *testing.T, args ...string) kubectlResult {
 
 // deniedBy checks that r failed because gitgate's validating webhook
 // denied it, with a message holding every want.
-func deniedBy(t *testing.T, r kubectlResult, want ...string) {
+func deniedBy(t testing.TB, r kubectlResult, want ...string) {
 	t.Helper()
 	var exit interface{ ExitCode() int }
 	if r.err == nil || !errors.As(r.err, &exit) {
@@ -433,7 +445,7 @@ var shortCommit = gitCommit[:12]
 
 // registeredConfigurations returns both configurations as the API server
 // stores them.
-func (s *webhookSuite) registeredConfigurations(t *testing.T) (*admissionregistrationv1.ValidatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfiguration) {
+func (s *webhookSuite) registeredConfigurations(t testing.TB) (*admissionregistrationv1.ValidatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfiguration) {
 	t.Helper()
 	api := s.client.AdmissionregistrationV1()
 	v, err := api.ValidatingWebhookConfigurations().Get(t.Context(), configName, metav1.GetOptions{})
@@ -448,7 +460,7 @@ func (s *webhookSuite) registeredConfigurations(t *testing.T) (*admissionregistr
 }
 
 // mapper maps kinds to resources as discovery serves them now.
-func (s *webhookSuite) mapper(t *testing.T) meta.RESTMapper {
+func (s *webhookSuite) mapper(t testing.TB) meta.RESTMapper {
 	t.Helper()
 	groups, err := restmapper.GetAPIGroupResources(s.env.Discovery)
 	if err != nil {
@@ -457,7 +469,7 @@ func (s *webhookSuite) mapper(t *testing.T) meta.RESTMapper {
 	return restmapper.NewDiscoveryRESTMapper(groups)
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
