@@ -262,7 +262,9 @@ func defaultPodSpec(spec map[string]any) {
 	spec["dnsPolicy"] = "ClusterFirst"
 	spec["schedulerName"] = "default-scheduler"
 	spec["terminationGracePeriodSeconds"] = int64(30)
-	spec["serviceAccountName"] = "default"
+	if _, ok := spec["serviceAccountName"]; !ok {
+		spec["serviceAccountName"] = "default"
+	}
 	spec["enableServiceLinks"] = true
 	spec["tolerations"] = []any{map[string]any{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": int64(300)}}
 	for _, c := range spec["containers"].([]any) {

@@ -132,3 +132,11 @@ func TestSetScope(t *testing.T) {
 		t.Fatalf("after: reason %s message %q", d.reason, d.message)
 	}
 }
+
+func TestTypedNilEngine(t *testing.T) {
+	var nilEngine *policy.Engine
+	f := newFixture(t, func(o *Options) { o.Policy = nilEngine })
+	if d := f.decideRequest(t, newRequest(t, admissionv1.Create, live(t, "web"), nil)); !d.allowed {
+		t.Errorf("a nil *policy.Engine: %s", d.message)
+	}
+}

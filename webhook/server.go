@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"gitgate.dev/gitgate/policy"
 )
 
 // Paths the server answers on.
@@ -97,7 +99,12 @@ func set(xs []string) map[string]bool {
 func (s *Server) SetScope(sc Scope) { s.scope.Store(compileScope(sc)) }
 
 // SetPolicy replaces the policy engine; nil turns policy evaluation off.
-func (s *Server) SetPolicy(p PolicyEngine) { s.policy.Store(&policyHolder{engine: p}) }
+func (s *Server) SetPolicy(p PolicyEngine) {
+	if e, ok := p.(*policy.Engine); ok && e == nil {
+		p = nil
+	}
+	s.policy.Store(&policyHolder{engine: p})
+}
 
 // Handler returns the server's HTTP handler: POST /validate and /mutate
 // with an AdmissionReview, GET /healthz and /readyz.
