@@ -40,7 +40,12 @@ func failurePolicies(t *testing.T, msgs []policy.Message) []string {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, m := range msgs {
-		d, ok := m.Metadata["details"].(map[string]any)
+		md, err := m.Metadata.Map()
+		if err != nil {
+			t.Errorf("message %q: metadata: %v", m.Msg, err)
+			continue
+		}
+		d, ok := md["details"].(map[string]any)
 		if !ok {
 			t.Errorf("message %q has no details metadata: %v", m.Msg, m.Metadata)
 			continue
