@@ -62,7 +62,7 @@ func (s *Server) serveAdmission(hook webhookKind) http.Handler {
 			if env != nil && env.Request != nil {
 				uid = env.Request.UID
 			}
-			writeReview(w, apiVersion, uid, admission.Errored(int32(code), err))
+			writeReview(w, apiVersion, uid, admission.Errored(code, err))
 			return
 		}
 		ctx, cancel := context.WithTimeout(hr.Context(), s.requestTimeout(hr))
@@ -75,7 +75,7 @@ func (s *Server) serveAdmission(hook webhookKind) http.Handler {
 // readReview reads, caps and decodes the body. On error it returns the
 // HTTP status for the error response and, when the body parsed that far,
 // the envelope (so the answer can carry the request's UID and version).
-func (s *Server) readReview(w http.ResponseWriter, hr *http.Request) (*reviewEnvelope, int, error) {
+func (s *Server) readReview(w http.ResponseWriter, hr *http.Request) (*reviewEnvelope, int32, error) {
 	if ct := hr.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
