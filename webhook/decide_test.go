@@ -131,6 +131,16 @@ func TestDecideManagedObject(t *testing.T) {
 			message: []string{"is declared in Git and cannot be deleted by hand", "commit 4f7c1e0b9a8d", "To delete it, remove it from Git: open a pull request against " + testRepo + " path clusters/demo/web.yaml"},
 		},
 		{
+			name: "deletecollection: one DELETE per object, without a name",
+			req: func(t *testing.T) admission.Request {
+				req := newRequest(t, admissionv1.Delete, nil, web(t))
+				req.Name = ""
+				return req
+			},
+			reason:  ReasonManagedDelete,
+			message: []string{"Deployment.apps demo/web is declared in Git and cannot be deleted by hand"},
+		},
+		{
 			name:    "scale to another replica count",
 			req:     func(t *testing.T) admission.Request { return scaleRequest(t, 5, 2) },
 			reason:  ReasonNotConforming,

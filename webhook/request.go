@@ -106,8 +106,13 @@ func (s *Server) resolveKey(r *review, ix *index.Index) index.Key {
 	}
 	if k.Name == "" {
 		// A CREATE with generateName has no name before the API server
-		// picks one (the mutating phase).
+		// picks one (the mutating phase), and a deletecollection sends one
+		// DELETE per object with the collection's empty name: the stored
+		// object names it.
 		k.Name = nestedString(r.object, "metadata", "name")
+		if k.Name == "" {
+			k.Name = nestedString(r.old, "metadata", "name")
+		}
 	}
 	return k
 }
