@@ -523,7 +523,7 @@ func (f *flowParser) value() (ast.Value, bool) {
 		if c == ',' || c == ']' || c == '}' || c == ':' && (f.pos+1 == len(f.s) || strings.IndexByte(" ,]}", f.s[f.pos+1]) >= 0) {
 			break
 		}
-		if c == '[' || c == '{' || c == '#' && f.s[f.pos-1] == ' ' {
+		if !flowPlainChar(c) {
 			return nil, false
 		}
 		f.pos++
@@ -533,6 +533,16 @@ func (f *flowParser) value() (ast.Value, bool) {
 		return nil, false
 	}
 	return plainScalar(s)
+}
+
+// flowPlainChar reports whether c may appear in a plain scalar inside a flow
+// collection as far as the fast path is concerned: libyaml's rules there
+// differ from block context in ways (for "?", ":", "#" and the other
+// indicators) that are not worth matching, so the fast path takes only
+// letters, digits, spaces and a few punctuation marks.
+func flowPlainChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte(" ._/+=-", c) >= 0
 }
 
 func (f *flowParser) sequence() (ast.Value, bool) {
