@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -28,7 +29,7 @@ func bigDeployment() map[string]any {
 	containers := []any{}
 	for i, name := range []string{"api", "worker", "proxy"} {
 		env := []any{}
-		for j := range 14 {
+		for j := range 30 {
 			env = append(env, map[string]any{"name": fmt.Sprintf("SETTING_%s_%02d", name, j), "value": fmt.Sprintf("value-%d-%d", i, j)})
 		}
 		env = append(env, map[string]any{"name": "POD_NAME", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}})
@@ -151,11 +152,19 @@ func BenchmarkDecide(b *testing.B) {
 	benchValidate(b, f, req, true)
 }
 
+// BenchmarkDecideNoPolicy is BenchmarkDecide without Rego: the webhook's
+// own share (decode, Index, conformance, answer).
+func BenchmarkDecideNoPolicy(b *testing.B) {
+	f := benchFixture(b)
+	f.s.SetPolicy(nil)
+	benchValidate(b, f, newRequest(b, admissionv1.Update, liveBig(b), liveBig(b)), true)
+}
+
 // BenchmarkDecideDenied is the same request with a changed image: the
-// denial path (diff, message, audit line to io.Discard-like buffer).
+// denial path (differences, message, Event), which skips Rego.
 func BenchmarkDecideDenied(b *testing.B) {
 	f := benchFixture(b)
-	f.s.opts.AuditLog = nil
+	f.s.opts.AuditLog = io.Discard
 	obj := liveBig(b)
 	c := obj["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[1].(map[string]any)
 	c["image"] = "registry.example.com/shop/worker:evil"
