@@ -35,7 +35,7 @@ const apiserverWebhookMetric = "apiserver_admission_webhook_admission_duration_s
 //
 //	test/bench/webhook-apiserver.sh (or: go test ./test/e2e -run '^$' -bench WebhookThroughAPIServer -benchtime 2000x)
 func BenchmarkWebhookThroughAPIServer(b *testing.B) {
-	s := newWebhookSuite(b)
+	s := newWebhookSuite(b, e2eRepo(b))
 	s.register(b)
 	s.waitCalled(b, "a Namespace create", s.probeNamespace(b), func(c admissionCall) bool {
 		return c.Resource.Resource == "namespaces" && c.Name == "gg-probe"

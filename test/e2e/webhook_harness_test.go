@@ -165,22 +165,23 @@ type webhookSuite struct {
 	httpSrv *http.Server
 }
 
-func newWebhookSuite(t testing.TB) *webhookSuite {
+// newWebhookSuite starts the admission server with repo as the desired
+// state (not registered yet: see register).
+func newWebhookSuite(t testing.TB, repo gitRepo) *webhookSuite {
 	t.Helper()
 	env := testenv.Require(t)
 	client, err := kubernetes.NewForConfig(env.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs := decodeFiles(t, slices.Concat(clusterFiles, workloadFiles))
 	s := &webhookSuite{
 		env: env, client: client, store: index.NewStore(), rec: &callRecorder{}, audit: &syncBuffer{},
-		gvks: gitGVKs(objs), repo: t.TempDir(),
+		gvks: gitGVKs(repo.objs), repo: t.TempDir(),
 	}
-	if err := s.store.Publish(gitSource, buildIndex(t, objs)); err != nil {
+	if err := s.store.Publish(gitSource, buildIndex(t, repo.objs)); err != nil {
 		t.Fatal(err)
 	}
-	writeFiles(t, s.repo, slices.Concat(clusterFiles, workloadFiles))
+	writeFiles(t, s.repo, repo.files)
 
 	broadcaster := record.NewBroadcaster()
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})

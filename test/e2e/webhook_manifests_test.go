@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -181,13 +182,26 @@ spec:
 `},
 }
 
+// gitRepo is a commit of source gitSource: its files, and the objects the
+// Index holds for them (namespaces resolved as they are applied).
+type gitRepo struct {
+	files []gitFile
+	objs  []gitObject
+}
+
+// e2eRepo is the repository of the webhook suite.
+func e2eRepo(t testing.TB) gitRepo {
+	files := slices.Concat(clusterFiles, workloadFiles)
+	return gitRepo{files: files, objs: decodeFiles(t, files)}
+}
+
 // gitObject is one object of the repository with the file declaring it.
 type gitObject struct {
 	path string
 	obj  *unstructured.Unstructured
 }
 
-func decodeFiles(t *testing.T, files []gitFile) []gitObject {
+func decodeFiles(t testing.TB, files []gitFile) []gitObject {
 	t.Helper()
 	var out []gitObject
 	for _, f := range files {
@@ -214,7 +228,7 @@ func decodeFiles(t *testing.T, files []gitFile) []gitObject {
 }
 
 // buildIndex returns the Index of the repository at gitCommit.
-func buildIndex(t *testing.T, objs []gitObject) *index.Index {
+func buildIndex(t testing.TB, objs []gitObject) *index.Index {
 	t.Helper()
 	b := index.NewBuilder()
 	for _, o := range objs {
@@ -238,7 +252,7 @@ func gitGVKs(objs []gitObject) []schema.GroupVersionKind {
 
 // writeFiles writes the files under dir, as a checkout of the repository,
 // for kubectl apply -f.
-func writeFiles(t *testing.T, dir string, files []gitFile) []string {
+func writeFiles(t testing.TB, dir string, files []gitFile) []string {
 	t.Helper()
 	var paths []string
 	for _, f := range files {

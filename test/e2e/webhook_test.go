@@ -30,7 +30,7 @@ import (
 // client. The subtests share the registration and run in order: each
 // builds on the objects the ones before it applied.
 func TestWebhook(t *testing.T) {
-	s := newWebhookSuite(t)
+	s := newWebhookSuite(t, e2eRepo(t))
 
 	t.Run("register", s.testRegister)
 	t.Run("apply-git-manifests", s.testApplyGit)
@@ -79,8 +79,10 @@ func (s *webhookSuite) testRegister(t *testing.T) {
 // regenerated to name it) the rest, and checks the provenance stamp.
 func (s *webhookSuite) testApplyGit(t *testing.T) {
 	start := time.Now()
+	mark := s.rec.mark()
 	s.mustKubectl(t, "apply", "-f", filepath.Join(s.repo, "apps", "namespace.yaml"), "-f", filepath.Join(s.repo, "crds"))
 	t.Logf("%s: cluster objects applied", time.Since(start))
+	s.checkSeen(t, mark, "namespaces", "customresourcedefinitions")
 	s.mustKubectl(t, "wait", "--for=condition=Established", "--timeout=60s", "crd/widgets.e2e.gitgate.dev")
 	t.Logf("%s: CRD established", time.Since(start))
 	if missing := s.register(t); len(missing) > 0 {
@@ -97,18 +99,10 @@ func (s *webhookSuite) testApplyGit(t *testing.T) {
 	}, func(c admissionCall) bool { return c.Resource.Resource == "widgets" })
 	t.Logf("%s: widgets reach the webhook", time.Since(start))
 
-	mark := s.rec.mark()
+	mark = s.rec.mark()
 	r := s.mustKubectl(t, "apply", "-R", "-f", filepath.Join(s.repo, "apps"))
 	t.Logf("%s: kubectl apply:\n%s%s", time.Since(start), r.stdout, r.stderr)
-	seen := map[string]bool{}
-	for _, c := range s.rec.since(mark) {
-		seen[c.Path+" "+c.Resource.Resource] = true
-	}
-	for _, res := range []string{"deployments", "services", "configmaps", "horizontalpodautoscalers", "widgets", "pods"} {
-		if !seen[webhook.ValidatePath+" "+res] || !seen[webhook.MutatePath+" "+res] {
-			t.Errorf("kubectl apply of %s did not go through both webhooks", res)
-		}
-	}
+	s.checkSeen(t, mark, "deployments", "services", "configmaps", "horizontalpodautoscalers", "widgets", "pods")
 	s.checkStamped(t)
 
 	// Server-side apply of the same manifests is admitted too.
@@ -120,6 +114,21 @@ func (s *webhookSuite) testApplyGit(t *testing.T) {
 	cmd.Stdin = strings.NewReader(live.stdout)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("replace with the live objects: %v\n%s", err, out)
+	}
+}
+
+// checkSeen checks that writes of each resource reached both webhooks
+// since mark.
+func (s *webhookSuite) checkSeen(t *testing.T, mark int, resources ...string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, c := range s.rec.since(mark) {
+		seen[c.Path+" "+c.Resource.Resource] = true
+	}
+	for _, res := range resources {
+		if !seen[webhook.ValidatePath+" "+res] || !seen[webhook.MutatePath+" "+res] {
+			t.Errorf("writes of %s did not go through both webhooks", res)
+		}
 	}
 }
 
@@ -203,6 +212,9 @@ func (s *webhookSuite) testDenied(t *testing.T) {
 		{"delete-namespace", nil,
 			[]string{"delete", "namespace", gitNamespace, "--wait=false"},
 			[]string{"cannot be deleted", "apps/namespace.yaml"}},
+		{"cluster-scoped-crd", nil,
+			[]string{"patch", "crd/widgets.e2e.gitgate.dev", "--type=json", "-p", `[{"op":"replace","path":"/spec/names/singular","value":"gadget"}]`},
+			[]string{"spec.names.singular", "widget", "gadget", "crds/widgets.yaml"}},
 		{"create-undeclared", nil,
 			[]string{"create", "-n", gitNamespace, "configmap", "rogue", "--from-literal=a=b"},
 			[]string{"not declared in Git"}},
