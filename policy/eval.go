@@ -304,7 +304,10 @@ func (e *Engine) CheckCombined(ctx context.Context, inputs []Input) ([]CheckResu
 // Results are ordered by namespace, then by input index. On errors, the one
 // with the lowest index is returned and no further inputs are started.
 func (e *Engine) CheckAll(ctx context.Context, n int, load func(ctx context.Context, i int) (Input, error)) (CheckResults, error) {
-	per := make([][]CheckResult, n)
+	// Workers write straight into the final order (namespace k of input i
+	// at k*n+i), so the results of a large run exist once, not twice.
+	nns := len(e.namespaces)
+	out := make(CheckResults, n*nns)
 	var (
 		next    atomic.Int64
 		stop    atomic.Bool
@@ -321,8 +324,9 @@ func (e *Engine) CheckAll(ctx context.Context, n int, load func(ctx context.Cont
 					return
 				}
 				in, err := load(ctx, i)
+				var rs []CheckResult
 				if err == nil {
-					per[i], err = e.Check(ctx, in)
+					rs, err = e.Check(ctx, in)
 				}
 				if err != nil {
 					stop.Store(true)
@@ -331,6 +335,10 @@ func (e *Engine) CheckAll(ctx context.Context, n int, load func(ctx context.Cont
 						errIdx, firstEr = i, err
 					}
 					mu.Unlock()
+					continue
+				}
+				for k := range rs {
+					out[k*n+i] = rs[k]
 				}
 			}
 		})
@@ -338,12 +346,6 @@ func (e *Engine) CheckAll(ctx context.Context, n int, load func(ctx context.Cont
 	wg.Wait()
 	if firstEr != nil {
 		return nil, firstEr
-	}
-	out := make(CheckResults, 0, n*len(e.namespaces))
-	for k := range e.namespaces {
-		for i := range per {
-			out = append(out, per[i][k])
-		}
 	}
 	return out, nil
 }
