@@ -221,6 +221,10 @@ func (s *Server) decideUndeclared(r *review, ix *index.Index, sc *compiledScope)
 	}
 	gk := r.key.GroupKind()
 	switch {
+	case gk.Kind == "":
+		// A subresource whose parent cannot be named might be one of a
+		// managed object: fail closed rather than let it through.
+		d.reason = ReasonUnknownKind
 	case !sc.managedKind(ix, source, gk):
 		d.allowed, d.reason = true, ReasonUnmanagedKind
 	case controllerChild(r):

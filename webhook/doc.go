@@ -49,6 +49,8 @@
 //     - its namespace is not managed (no source lists it and Git declares
 //     no such Namespace): allowed, out of scope; cluster-scoped objects
 //     that Git does not declare are always out of scope;
+//     - a subresource whose parent's kind cannot be told (see
+//     Options.Mapper): denied, as it might be a managed object's;
 //     - its kind is not managed (no source lists it and Git declares no
 //     object of it): allowed, as Pods, ReplicaSets, Endpoints and the like
 //     in a managed namespace are the work of controllers;
@@ -61,10 +63,22 @@
 //     - otherwise CREATE, UPDATE and DELETE are denied: "not declared in
 //     Git".
 //  5. Every request still allowed after steps 3 and 4 (in scope) is judged
-//     by Rego, with the object's provenance in the input (see policyInput):
-//     a deny rule denies with the policies' messages, a warn rule adds
-//     admission warnings (kubectl prints them), and an evaluation that
-//     fails or times out denies.
+//     by Rego, with the object's provenance in the input: a deny rule
+//     denies with the policies' messages, a warn rule adds admission
+//     warnings (kubectl prints them), and an evaluation that fails or times
+//     out denies.
+//
+// The Rego input is the AdmissionReview shape the policy library reads,
+// with the provenance beside the request:
+//
+//	input.request     the AdmissionRequest: uid, kind, resource,
+//	                  subResource, requestKind, requestResource,
+//	                  requestSubResource, name, namespace, operation,
+//	                  userInfo, object, oldObject (null where absent),
+//	                  dryRun, options
+//	input.provenance  {"source", "commit", "path", "signers",
+//	                  "repository"} of the object when Git declares it (for
+//	                  a prune: declared it), null otherwise
 //
 // Dry-run requests get the same verdict (and no Event). Every denial says
 // what differs (field, Git's value, the requested value), the commit (short

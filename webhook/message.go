@@ -29,6 +29,9 @@ func (s *Server) denialMessage(r *review, d decision, sc *compiledScope) string 
 		fmt.Fprintf(&b, "%s is declared in Git and cannot be deleted by hand.\n", what)
 	case ReasonExemptLabelChange:
 		fmt.Fprintf(&b, "%s: only Git may set the label %s=%s, which exempts objects from gitgate.\n", what, ExemptLabel, ExemptValue)
+	case ReasonUnknownKind:
+		fmt.Fprintf(&b, "%s/%s %s/%s (subresource %s): gitgate cannot tell the kind of this resource in managed namespace %s, so it cannot check the request; the server needs a RESTMapper (webhook.Options.Mapper).\n",
+			r.req.Resource.Group, r.req.Resource.Resource, r.req.Namespace, r.req.Name, r.req.SubResource, r.req.Namespace)
 	case ReasonNotDeclared:
 		fmt.Fprintf(&b, "%s is not declared in Git, and namespace %s is managed by source %s", what, r.key.Namespace, d.source)
 		if r.req.Operation == admissionv1.Delete {

@@ -99,7 +99,8 @@ type Options struct {
 	// Mapper maps resources to kinds for subresource requests. Without it
 	// the server guesses the resource names of the kinds Git declares
 	// (deployments for Deployment), which covers the built-in kinds and
-	// CRDs with regular plurals.
+	// CRDs with regular plurals; a subresource request in a managed
+	// namespace whose kind it cannot tell is denied.
 	Mapper KindMapper
 	// Events records a Warning Event on an existing managed object when a
 	// request on it is denied (never for dry-run requests). Optional.

@@ -58,6 +58,10 @@ const (
 	// ReasonExemptLabelChange: adding the exemption label where Git does
 	// not.
 	ReasonExemptLabelChange Reason = "ExemptLabelChange"
+	// ReasonUnknownKind: a subresource request in a managed namespace
+	// whose parent's kind the server cannot tell (a custom resource with
+	// an irregular plural and no Options.Mapper).
+	ReasonUnknownKind Reason = "UnknownKind"
 	// ReasonPolicyDenied: a Rego deny rule fired.
 	ReasonPolicyDenied Reason = "PolicyDenied"
 	// ReasonPolicyError: policy evaluation failed or timed out.
