@@ -80,7 +80,7 @@ func writeHowTo(b *strings.Builder, r *review, d decision, sc *compiledScope) {
 	if d.origin != nil {
 		source = d.origin.Source
 	}
-	if source == "" || (d.origin == nil && d.reason == ReasonPolicyDenied) {
+	if source == "" || d.reason == ReasonUnknownKind || (d.origin == nil && d.reason == ReasonPolicyDenied) {
 		// A policy denial of an object Git does not declare (a
 		// controller's Pod, say) is fixed where its owner is, not by
 		// declaring the object.

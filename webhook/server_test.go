@@ -72,8 +72,12 @@ func TestSubresourceParentKind(t *testing.T) {
 			if d.reason != tc.reason {
 				t.Fatalf("reason %s, want %s: %s", d.reason, tc.reason, d.message)
 			}
-			if tc.reason == ReasonNotConforming && !strings.Contains(d.message, "Octopus.sea.example.com demo/inky (subresource scale) does not match Git") {
-				t.Errorf("message %q", d.message)
+			want := map[Reason]string{
+				ReasonNotConforming: "Octopus.sea.example.com demo/inky (subresource scale) does not match Git",
+				ReasonUnknownKind:   "sea.example.com/octopodes demo/inky (subresource scale): gitgate cannot tell the kind of this resource in managed namespace demo",
+			}[tc.reason]
+			if !strings.Contains(d.message, want) || (tc.reason == ReasonUnknownKind && strings.Contains(d.message, "pull request")) {
+				t.Errorf("message %q, want %q", d.message, want)
 			}
 		})
 	}
