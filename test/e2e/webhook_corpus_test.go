@@ -208,7 +208,13 @@ func TestWebhookCorpus(t *testing.T) {
 					mode.run(t, b)
 				}
 			}
-			s.checkCorpusStamped(t, plan)
+			// kubectl's client-side apply sends nothing for an object
+			// already as written (another test of the package may have
+			// made it), and so stamps nothing; server-side apply always
+			// writes.
+			if mode.name == "kubectl-apply-server-side" {
+				s.checkCorpusStamped(t, plan)
+			}
 			// An APIService without its service slows every later
 			// kubectl down (discovery retries its group): prune it.
 			s.pruneDeferred(t, plan)
