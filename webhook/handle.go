@@ -56,7 +56,7 @@ func (s *Server) handle(ctx context.Context, hook webhookKind, req *admissionv1.
 			s.metrics.panics.Inc()
 			log.Error(fmt.Errorf("panic: %v", p), "recovered a panic while answering an admission request", "stack", string(debug.Stack()))
 			resp = admission.Errored(http.StatusInternalServerError, errors.New("internal error in gitgate's admission webhook"))
-			out = outcome{decision: decisionErrored, reason: ReasonInternal, review: out.review}
+			out = outcome{decision: decisionErrored, reason: ReasonInternal, review: out.review, d: decision{message: "internal error (a recovered panic)"}}
 		}
 		resp.UID = req.UID
 		s.record(ctx, req, out)
@@ -64,7 +64,7 @@ func (s *Server) handle(ctx context.Context, hook webhookKind, req *admissionv1.
 	ix := s.opts.Desired.Current()
 	r, err := s.parseReview(req, ix)
 	if err != nil {
-		out = outcome{decision: decisionErrored, reason: ReasonBadRequest}
+		out = outcome{decision: decisionErrored, reason: ReasonBadRequest, d: decision{message: err.Error()}}
 		log.Info("bad admission request", "error", err.Error())
 		return admission.Errored(http.StatusBadRequest, err)
 	}

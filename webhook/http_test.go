@@ -212,6 +212,9 @@ func TestServePanic(t *testing.T) {
 	if got := counterValue(t, f.s.metrics.requests.WithLabelValues("CREATE", "Deployment.apps", decisionErrored, string(ReasonInternal))); got != 1 {
 		t.Errorf("errored requests = %v, want 1", got)
 	}
+	if !strings.Contains(f.audit.String(), `"decision":"errored","reason":"InternalError","message":"internal error (a recovered panic)"`) {
+		t.Errorf("audit log lacks the failed request:\n%s", f.audit)
+	}
 	// Called directly, Validate recovers too.
 	if resp := f.s.Validate(t.Context(), req); resp.Allowed || resp.Result.Code != http.StatusInternalServerError {
 		t.Errorf("Validate after a panic: %+v", resp.Result)
