@@ -41,7 +41,7 @@ vet:
 
 .PHONY: lint
 lint: ## Run golangci-lint (pinned, through go run)
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 .PHONY: tidy-check
 tidy-check:
