@@ -22,8 +22,10 @@
 # wide, so it is interpolated as Prometheus' histogram_quantile does),
 # -le5ms-% (the exact share of calls within 5 ms), handler-p99-ms (gitgate's
 # handler alone, timed in the test server), request-p50/p99-ms (the whole
-# write as the client sees it) and webhook-share-% (both webhooks' time
-# over the writes' time).
+# write as the client sees it), webhook-share-% (both webhooks' time over
+# the writes' time), and baseline-p50/p99-ms and added-p50/p99-ms: the same
+# number of writes again after the configurations are deleted, and the
+# difference of the percentiles.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WRITES=${WRITES:-2000}

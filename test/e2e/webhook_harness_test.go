@@ -174,11 +174,12 @@ func newWebhookSuite(t testing.TB, repo gitRepo) *webhookSuite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ix := buildIndex(t, repo.objs)
 	s := &webhookSuite{
 		env: env, client: client, store: index.NewStore(), rec: &callRecorder{}, audit: &syncBuffer{},
-		gvks: gitGVKs(repo.objs), repo: t.TempDir(),
+		gvks: config.KindsOf(ix), repo: t.TempDir(),
 	}
-	if err := s.store.Publish(gitSource, buildIndex(t, repo.objs)); err != nil {
+	if err := s.store.Publish(gitSource, ix); err != nil {
 		t.Fatal(err)
 	}
 	writeFiles(t, s.repo, repo.files)

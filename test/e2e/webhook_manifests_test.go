@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -238,16 +237,6 @@ func buildIndex(t testing.TB, objs []gitObject) *index.Index {
 		}
 	}
 	return b.Build()
-}
-
-// gitGVKs lists the group/version/kinds the repository declares, which
-// the webhook configuration names.
-func gitGVKs(objs []gitObject) []schema.GroupVersionKind {
-	var out []schema.GroupVersionKind
-	for _, o := range objs {
-		out = append(out, o.obj.GroupVersionKind())
-	}
-	return out
 }
 
 // writeFiles writes the files under dir, as a checkout of the repository,

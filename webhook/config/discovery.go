@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
+
+	"gitgate.dev/gitgate/provenance/index"
 )
 
 // ResourcesFor looks the kinds up in the API server's discovery and returns
@@ -122,4 +124,34 @@ func servedKinds(lists []*metav1.APIResourceList) (map[schema.GroupKind]map[stri
 		}
 	}
 	return out, nil
+}
+
+// KindsOf returns what ResourcesFor needs for a desired state: every
+// group/kind the Index declares, in the version its manifests name (the
+// first in key order when manifests of one kind name several), then the
+// extra kinds a scope manages without declaring objects of them (version
+// left to the API server's preference).
+func KindsOf(ix *index.Index, extra ...schema.GroupKind) []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	seen := map[schema.GroupKind]bool{}
+	for e := range ix.All() {
+		gk := e.Key.GroupKind()
+		if seen[gk] {
+			continue
+		}
+		seen[gk] = true
+		gv, err := schema.ParseGroupVersion(e.Object.GetAPIVersion())
+		if err != nil {
+			// The Index refuses objects without a valid apiVersion.
+			continue
+		}
+		out = append(out, gk.WithVersion(gv.Version))
+	}
+	for _, gk := range extra {
+		if !seen[gk] {
+			seen[gk] = true
+			out = append(out, gk.WithVersion(""))
+		}
+	}
+	return out
 }

@@ -7,10 +7,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	clienttesting "k8s.io/client-go/testing"
+
+	"gitgate.dev/gitgate/provenance/index"
 )
 
 func fakeDiscovery() *fakediscovery.FakeDiscovery {
@@ -139,5 +142,37 @@ func TestResourcesForFeedsScope(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"widgets", "widgets/scale"}, v.Webhooks[0].Rules[0].Resources); d != "" {
 		t.Error(d)
+	}
+}
+
+func TestKindsOf(t *testing.T) {
+	b := index.NewBuilder()
+	add := func(apiVersion, kind, ns, name string) {
+		t.Helper()
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(apiVersion)
+		u.SetKind(kind)
+		u.SetNamespace(ns)
+		u.SetName(name)
+		if _, err := b.Add(u, index.Origin{Source: "s"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("autoscaling/v2", "HorizontalPodAutoscaler", "a", "web")
+	add("autoscaling/v1", "HorizontalPodAutoscaler", "b", "web")
+	add("apps/v1", "Deployment", "a", "web")
+	add("v1", "Namespace", "", "a")
+	got := KindsOf(b.Build(), schema.GroupKind{Group: "apps", Kind: "Deployment"}, schema.GroupKind{Kind: "ConfigMap"})
+	want := []schema.GroupVersionKind{
+		{Kind: "Namespace", Version: "v1"},
+		{Group: "apps", Kind: "Deployment", Version: "v1"},
+		{Group: "autoscaling", Kind: "HorizontalPodAutoscaler", Version: "v2"},
+		{Kind: "ConfigMap"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	if got := KindsOf(nil); got != nil {
+		t.Errorf("nil index: %v", got)
 	}
 }
