@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"gitgate.dev/gitgate/webhook/certs"
 	"gitgate.dev/gitgate/webhook/config"
 )
 
@@ -36,7 +37,7 @@ const apiserverWebhookMetric = "apiserver_admission_webhook_admission_duration_s
 //
 //	test/bench/webhook-apiserver.sh (or: go test ./test/e2e -run '^$' -bench WebhookThroughAPIServer -benchtime 2000x)
 func BenchmarkWebhookThroughAPIServer(b *testing.B) {
-	s := newWebhookSuite(b, e2eRepo(b))
+	s := newWebhookSuite(b, e2eRepo(b), certs.Options{})
 	s.register(b)
 	s.waitCalled(b, "a Namespace create", s.probeNamespace(b), func(c admissionCall) bool {
 		return c.Resource.Resource == "namespaces" && c.Name == "gg-probe"

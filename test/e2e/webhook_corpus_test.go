@@ -20,6 +20,7 @@ import (
 	"gitgate.dev/gitgate/test/e2e/corpus"
 	"gitgate.dev/gitgate/test/e2e/testenv"
 	"gitgate.dev/gitgate/webhook"
+	"gitgate.dev/gitgate/webhook/certs"
 	"gitgate.dev/gitgate/webhook/config"
 )
 
@@ -130,7 +131,7 @@ func TestWebhookCorpus(t *testing.T) {
 	}
 	targets, _ := resolve(t, env, objs)
 	plan := planCorpus(t, targets)
-	s := newWebhookSuite(t, plan.repo)
+	s := newWebhookSuite(t, plan.repo, certs.Options{})
 	s.register(t)
 	s.waitCalled(t, "a Namespace create", s.probeNamespace(t), func(c admissionCall) bool {
 		return c.Resource.Resource == "namespaces" && c.Name == "gg-probe"

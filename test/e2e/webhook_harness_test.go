@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -166,8 +167,10 @@ type webhookSuite struct {
 }
 
 // newWebhookSuite starts the admission server with repo as the desired
-// state (not registered yet: see register).
-func newWebhookSuite(t testing.TB, repo gitRepo) *webhookSuite {
+// state (not registered yet: see register), serving the certificates of a
+// manager made with certOpts (127.0.0.1 added; the zero value takes the
+// defaults).
+func newWebhookSuite(t testing.TB, repo gitRepo, certOpts certs.Options) *webhookSuite {
 	t.Helper()
 	env := testenv.Require(t)
 	client, err := kubernetes.NewForConfig(env.Config)
@@ -198,7 +201,8 @@ func newWebhookSuite(t testing.TB, repo gitRepo) *webhookSuite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.certs, err = certs.New(t.Context(), certs.Options{IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	certOpts.IPAddresses = append(certOpts.IPAddresses, net.IPv4(127, 0, 0, 1))
+	s.certs, err = certs.New(t.Context(), certOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,6 +239,9 @@ func (s *webhookSuite) start(t testing.TB) {
 		Handler:           s.rec.wrap(s.server.Handler()),
 		TLSConfig:         s.certs.TLSConfig(),
 		ReadHeaderTimeout: 10 * time.Second,
+		// Handshakes the API server refuses while a test breaks the
+		// caBundle on purpose are expected; tests check outcomes.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	s.httpSrv = srv

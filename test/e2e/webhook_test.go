@@ -21,6 +21,7 @@ import (
 	"gitgate.dev/gitgate/policies"
 	"gitgate.dev/gitgate/policy"
 	"gitgate.dev/gitgate/webhook"
+	"gitgate.dev/gitgate/webhook/certs"
 )
 
 // TestWebhook is issue 4's acceptance list against the real API server:
@@ -30,7 +31,7 @@ import (
 // client. The subtests share the registration and run in order: each
 // builds on the objects the ones before it applied.
 func TestWebhook(t *testing.T) {
-	s := newWebhookSuite(t, e2eRepo(t))
+	s := newWebhookSuite(t, e2eRepo(t), certs.Options{})
 
 	t.Run("register", s.testRegister)
 	t.Run("apply-git-manifests", s.testApplyGit)

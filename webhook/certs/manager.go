@@ -154,7 +154,9 @@ func (m *Manager) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
 }
 
 // TLSConfig returns a server configuration that serves the current
-// certificate.
+// certificate. Do not add Certificates to it: Go prefers them over
+// GetCertificate for a client that sends no server name, and the API server
+// sends none when the webhook URL names an IP address.
 func (m *Manager) TLSConfig() *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: m.GetCertificate}
 }
