@@ -385,6 +385,30 @@ func (s *webhookSuite) testDryRun(t *testing.T) {
 	if _, err := s.client.CoreV1().ConfigMaps(gitNamespace).Get(t.Context(), "web-config", metav1.GetOptions{}); err != nil {
 		t.Errorf("dry-run delete had an effect: %v", err)
 	}
+
+	// No Event either. Events are recorded in order, so once the Event of
+	// a real denial made afterwards is there, one for the dry-run would be
+	// too.
+	deniedBy(t, s.kubectl(t, nil, "scale", "-n", gitNamespace, "deployment/web", "--replicas=8"), "replicas")
+	var events []corev1.Event
+	err = poll(t.Context(), 30*time.Second, func() (bool, error) {
+		list, err := s.client.CoreV1().Events(gitNamespace).List(t.Context(), metav1.ListOptions{
+			FieldSelector: "involvedObject.name=web,involvedObject.kind=Deployment,type=Warning",
+		})
+		if err != nil {
+			return false, err
+		}
+		events = list.Items
+		return slices.ContainsFunc(events, func(e corev1.Event) bool { return strings.Contains(e.Message, "the object has 8") }), nil
+	})
+	if err != nil {
+		t.Fatalf("no Event for the real denial: %v", err)
+	}
+	for _, e := range events {
+		if strings.Contains(e.Message, "the object has 6") {
+			t.Errorf("a dry-run denial left an Event: %s", e.Message)
+		}
+	}
 }
 
 // testPolicy turns on part of the policy library: a privileged Pod that a
