@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"gitgate.dev/gitgate/test/e2e/testenv"
 	"gitgate.dev/gitgate/webhook/certs"
 )
 
@@ -157,4 +160,50 @@ func (s *webhookSuite) served(t *testing.T) *x509.Certificate {
 	}
 	defer conn.Close()
 	return conn.(*tls.Conn).ConnectionState().PeerCertificates[0]
+}
+
+// TestWebhookCertificateSecret runs two replicas' certificate managers on
+// one Secret of the real API server: the second adopts the CA the first
+// created, each serves its own certificate, and one bundle trusts both.
+func TestWebhookCertificateSecret(t *testing.T) {
+	env := testenv.Require(t)
+	client, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "gg-certs-"}}
+	if ns, err = client.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	store := &certs.SecretStore{Client: client.CoreV1(), Namespace: ns.Name, Name: "gitgate-webhook-ca"}
+	opts := certs.Options{Service: "gitgate-webhook", Namespace: ns.Name, Store: store}
+	a, err := certs.New(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := certs.New(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.CABundle(), b.CABundle()) {
+		t.Fatal("replicas sharing a Secret have different bundles")
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(a.CABundle())
+	for _, m := range []*certs.Manager{a, b} {
+		_, err := m.ServingCertificate().Verify(x509.VerifyOptions{Roots: pool, DNSName: "gitgate-webhook." + ns.Name + ".svc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.ServingCertificate().Equal(b.ServingCertificate()) {
+		t.Fatal("replicas share one serving certificate")
+	}
+	sec, err := client.CoreV1().Secrets(ns.Name).Get(t.Context(), "gitgate-webhook-ca", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sec.Data[certs.SecretCertsKey], a.CABundle()) || len(sec.Data[certs.SecretKeysKey]) == 0 {
+		t.Fatal("the Secret does not hold the CA")
+	}
 }
