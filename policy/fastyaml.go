@@ -233,6 +233,10 @@ func isMapEntry(s string) bool {
 // indicators may not start a plain scalar (or are left to yaml.v2).
 const indicators = "-?:,[]{}#&*!|>'\"%@`<"
 
+// maxSimpleKey is below YAML's limit of 1024 characters for an implicit
+// key, which libyaml enforces.
+const maxSimpleKey = 1000
+
 // splitKey splits "key: value" into the key, resolved to a string, and the
 // rest of the line ("" for none or a comment).
 func splitKey(s string) (key, rest string, ok bool) {
@@ -240,7 +244,7 @@ func splitKey(s string) (key, rest string, ok bool) {
 	switch s[0] {
 	case '"', '\'':
 		k, n, ok := quoted(s)
-		if !ok || n >= len(s) || s[n] != ':' {
+		if !ok || n >= len(s) || s[n] != ':' || n > maxSimpleKey {
 			return "", "", false
 		}
 		key, after = k, s[n+1:]
@@ -255,7 +259,7 @@ func splitKey(s string) (key, rest string, ok bool) {
 				break
 			}
 		}
-		if pos <= 0 {
+		if pos <= 0 || pos > maxSimpleKey {
 			return "", "", false
 		}
 		key = strings.TrimRight(s[:pos], " ")
@@ -580,8 +584,9 @@ func (f *flowParser) mapping() (ast.Value, bool) {
 			f.pos++
 			return obj, true
 		}
+		start := f.pos
 		k, ok := f.value()
-		if !ok {
+		if !ok || f.pos-start > maxSimpleKey {
 			return nil, false
 		}
 		key, isStr := k.(ast.String)
