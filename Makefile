@@ -6,6 +6,8 @@ VERSION            ?= $(shell git describe --tags --always --dirty 2>/dev/null |
 LDFLAGS            := -X gitgate.dev/gitgate/cmd/gitgate/internal/cli.version=$(VERSION)
 GOLANGCI_LINT_VER  := v2.15.0
 GOLANGCI_LINT      := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VER)
+CONTROLLER_GEN_VER := v0.23.0
+CONTROLLER_GEN     := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VER)
 FUZZTIME           ?= 30s
 BENCHTIME          ?= 1x
 TEST_FLAGS         ?=
@@ -29,7 +31,7 @@ envtest: ## Build kube-apiserver, etcd and kubectl from source into the user cac
 	@./test/envtest/build.sh
 
 .PHONY: verify
-verify: fmt-check vet lint tidy-check ## gofmt, go vet, golangci-lint and a tidy go.mod
+verify: fmt-check vet lint tidy-check generate-check ## gofmt, go vet, golangci-lint, a tidy go.mod, generated code current
 
 .PHONY: fmt-check
 fmt-check:
@@ -42,6 +44,15 @@ vet:
 .PHONY: lint
 lint: ## Run golangci-lint (pinned, through go run)
 	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
+
+.PHONY: generate
+generate: ## Regenerate the GitSource deepcopy code and CRD (controller-gen, pinned)
+	$(CONTROLLER_GEN) object paths=./api/... crd:crdVersions=v1 output:crd:artifacts:config=charts/gitgate/crds
+
+.PHONY: generate-check
+generate-check:
+	@$(MAKE) --no-print-directory generate >/dev/null; \
+	if [ -n "$$(git status --porcelain -- api charts/gitgate/crds)" ]; then echo "generated code is stale; run make generate and commit:"; git status --short -- api charts/gitgate/crds; exit 1; fi
 
 .PHONY: tidy-check
 tidy-check:
