@@ -18,7 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"gitgate.dev/gitgate/provenance"
-	"gitgate.dev/gitgate/provenance/internal/gittest"
+	"gitgate.dev/gitgate/provenance/gittest"
 	vt "gitgate.dev/gitgate/provenance/internal/verifytest"
 )
 

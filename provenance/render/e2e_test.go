@@ -11,7 +11,7 @@ import (
 
 	"gitgate.dev/gitgate/provenance"
 	"gitgate.dev/gitgate/provenance/index"
-	"gitgate.dev/gitgate/provenance/internal/gittest"
+	"gitgate.dev/gitgate/provenance/gittest"
 	vt "gitgate.dev/gitgate/provenance/internal/verifytest"
 	"gitgate.dev/gitgate/provenance/render"
 )

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"gitgate.dev/gitgate/provenance/internal/gittest"
+	"gitgate.dev/gitgate/provenance/gittest"
 	"gitgate.dev/gitgate/provenance/signature"
 )
 

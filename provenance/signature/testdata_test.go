@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"gitgate.dev/gitgate/provenance/internal/gittest"
+	"gitgate.dev/gitgate/provenance/gittest"
 	"gitgate.dev/gitgate/provenance/signature"
 )
 

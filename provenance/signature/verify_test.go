@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"gitgate.dev/gitgate/provenance/internal/gittest"
+	"gitgate.dev/gitgate/provenance/gittest"
 	"gitgate.dev/gitgate/provenance/signature"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"gitgate.dev/gitgate/provenance/internal/gittest"
+	"gitgate.dev/gitgate/provenance/gittest"
 )
 
 // indent prefixes every line of s so that it nests under a YAML block

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"gitgate.dev/gitgate/provenance/internal/gittest"
+	"gitgate.dev/gitgate/provenance/gittest"
 )
 
 // Policy builds a version-1 trust policy as YAML text.
