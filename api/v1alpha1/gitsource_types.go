@@ -13,6 +13,7 @@ import (
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=gs;gitsrc,categories=gitgate
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="the name of a GitSource is at most 63 characters: it is the value of the gitgate.dev/source label on every object the source applies"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Commit",type=string,JSONPath=`.status.lastAppliedCommit`
 // +kubebuilder:printcolumn:name="Signers",type=string,JSONPath=`.status.signers`
@@ -35,6 +36,11 @@ type GitSourceList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []GitSource `json:"items"`
 }
+
+// SourceLabel is the label the reconciler puts on every object it applies,
+// with the GitSource's name as its value. Prune deletes only objects that
+// carry it, and the drift watches select on it.
+const SourceLabel = "gitgate.dev/source"
 
 // GitSourceSpec says which repository to pull, from which trust root to
 // verify it, what to render and how to guard it.
