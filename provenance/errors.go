@@ -12,6 +12,9 @@ var (
 	ErrBadURL = errors.New("unsupported repository URL")
 	// ErrRepository reports a repository that cannot be opened, cloned or read.
 	ErrRepository = errors.New("repository unavailable")
+	// ErrFetchTooLarge reports a fetch that brought more than
+	// FetchOptions.MaxBytes.
+	ErrFetchTooLarge = errors.New("fetch too large")
 	// ErrUnknownCommit reports a commit (the trust root, a --commit) that the
 	// repository does not hold, or a malformed commit name.
 	ErrUnknownCommit = errors.New("unknown commit")

@@ -226,3 +226,46 @@ func TestFetchSSHAuth(t *testing.T) {
 		})
 	}
 }
+
+func TestFetchSizeCap(t *testing.T) {
+	src, _, alice := signedRepo(t)
+	cache := t.TempDir()
+	url := "file://" + src.Dir
+	fetch := func(max int64) error {
+		t.Helper()
+		repo, err := provenance.Fetch(t.Context(), provenance.FetchOptions{URL: url, Branch: "main", CacheDir: cache, Timeout: time.Minute, MaxBytes: max})
+		if err == nil {
+			repo.Close()
+		}
+		return err
+	}
+	if err := fetch(1 << 20); err != nil {
+		t.Fatalf("small repository under a 1 MiB cap: %v", err)
+	}
+	// Random bytes do not compress, so the pack carries all 4 MiB.
+	blob := make([]byte, 4<<20)
+	if _, err := rand.Read(blob); err != nil {
+		t.Fatal(err)
+	}
+	src.WriteFile("big.bin", string(blob))
+	src.Commit("big", alice)
+	err := fetch(1 << 20)
+	if !errors.Is(err, provenance.ErrFetchTooLarge) || !provenance.IsInputError(err) {
+		t.Fatalf("fetch of a 4 MiB commit under a 1 MiB cap: %v, want an input error wrapping ErrFetchTooLarge", err)
+	}
+	if !strings.Contains(err.Error(), "1048576 bytes") {
+		t.Errorf("error %q does not name the cap", err)
+	}
+	entries, _ := os.ReadDir(cache)
+	for _, e := range entries {
+		if e.IsDir() {
+			t.Errorf("cache still holds %s after the capped fetch", e.Name())
+		}
+	}
+	if err := fetch(-1); err != nil {
+		t.Fatalf("uncapped fetch: %v", err)
+	}
+	if err := fetch(0); err != nil { // the 1 GiB default
+		t.Fatalf("fetch under the default cap: %v", err)
+	}
+}

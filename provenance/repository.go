@@ -184,7 +184,15 @@ type FetchOptions struct {
 	CABundle []byte
 	// Timeout bounds the network operation; DefaultFetchTimeout when zero.
 	Timeout time.Duration
+	// MaxBytes caps what one fetch may add to the clone (the packfile it
+	// receives); DefaultMaxFetchBytes when zero, no cap when negative.
+	MaxBytes int64
 }
+
+// DefaultMaxFetchBytes caps one fetch at 1 GiB: far above any repository of
+// manifests, and low enough that a hostile or broken remote cannot fill the
+// disk of the node the controller runs on.
+const DefaultMaxFetchBytes int64 = 1 << 30
 
 // DefaultCacheDir is where clones go when no cache folder is configured:
 // <user cache dir>/gitgate/repos.
@@ -263,7 +271,8 @@ func fetchInto(ctx context.Context, dir string, ep Endpoint, opts FetchOptions, 
 		return err
 	}
 	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:refs/remotes/%s/%s", opts.Branch, remoteName, opts.Branch))
-	err = repo.FetchContext(ctx, &git.FetchOptions{
+	fetchCtx, finishCap := capFetch(ctx, target, opts.MaxBytes)
+	err = repo.FetchContext(fetchCtx, &git.FetchOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{spec},
 		Auth:       auth,
@@ -273,6 +282,12 @@ func fetchInto(ctx context.Context, dir string, ep Endpoint, opts FetchOptions, 
 	})
 	if fsStorage, ok := repo.Storer.(*filesystem.Storage); ok {
 		_ = fsStorage.Close()
+	}
+	if capErr := finishCap(); capErr != nil {
+		// The refs may already point at the oversized pack's objects, so the
+		// whole clone goes; the next fetch starts from scratch.
+		_ = os.RemoveAll(target)
+		return &InputError{Err: fmt.Errorf("fetch %s: %w", ep.URL, capErr)}
 	}
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -34,6 +34,7 @@ type verifyOptions struct {
 	commit     string
 	cacheDir   string
 	timeout    time.Duration
+	maxFetch   int64
 	sshKey     string
 	knownHosts string
 	caFile     string
@@ -78,6 +79,7 @@ Exit status: 0 verified, 1 verification failed, 2 usage or input error
 	f.StringVar(&o.commit, "commit", "", "also require this commit (full SHA) to be merged into the branch")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "folder for clones of remote repositories (default <user cache>/gitgate/repos)")
 	f.DurationVar(&o.timeout, "timeout", provenance.DefaultFetchTimeout, "time limit for fetching a remote repository")
+	f.Int64Var(&o.maxFetch, "max-fetch-bytes", provenance.DefaultMaxFetchBytes, "most bytes one fetch of a remote repository may receive (-1: no cap)")
 	f.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh URLs")
 	f.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh URLs with --ssh-key (default ~/.ssh/known_hosts)")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM file of extra CA certificates for https URLs")
@@ -150,7 +152,7 @@ func (o *verifyOptions) openRepository(ctx context.Context) (*provenance.Reposit
 		}
 		return repo, abs, nil
 	}
-	opts := provenance.FetchOptions{URL: o.repo, Branch: o.branch, CacheDir: o.cacheDir, Timeout: o.timeout}
+	opts := provenance.FetchOptions{URL: o.repo, Branch: o.branch, CacheDir: o.cacheDir, Timeout: o.timeout, MaxBytes: o.maxFetch}
 	if opts.CacheDir == "" {
 		dir, err := provenance.DefaultCacheDir()
 		if err != nil {
