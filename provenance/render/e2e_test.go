@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"gitgate.dev/gitgate/provenance"
-	"gitgate.dev/gitgate/provenance/index"
 	"gitgate.dev/gitgate/provenance/gittest"
+	"gitgate.dev/gitgate/provenance/index"
 	vt "gitgate.dev/gitgate/provenance/internal/verifytest"
 	"gitgate.dev/gitgate/provenance/render"
 )
