@@ -23,12 +23,16 @@ build: ## Build bin/gitgate
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gitgate
 
 .PHONY: test
-test: envtest ## Run unit, fuzz-seed and e2e tests (the command CI runs)
-	KUBEBUILDER_ASSETS="$$(./test/envtest/build.sh)" $(GO) test $(TEST_FLAGS) ./...
+test: envtest helm ## Run unit, fuzz-seed and e2e tests (the command CI runs)
+	KUBEBUILDER_ASSETS="$$(./test/envtest/build.sh)" HELM="$$(./test/helm/build.sh)" $(GO) test $(TEST_FLAGS) ./...
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver, etcd and kubectl from source into the user cache (once)
 	@./test/envtest/build.sh
+
+.PHONY: helm
+helm: ## Build helm from source into the user cache, with the CRDs the chart test installs (once)
+	@./test/helm/build.sh
 
 .PHONY: verify
 verify: fmt-check vet lint tidy-check generate-check ## gofmt, go vet, golangci-lint, a tidy go.mod, generated code current
