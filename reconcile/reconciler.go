@@ -415,7 +415,7 @@ func (k *leaderKick) NeedLeaderElection() bool { return true }
 // discardRecorder drops Events when no recorder is configured.
 type discardRecorder struct{}
 
-func (discardRecorder) Event(runtime.Object, string, string, string)                    {}
-func (discardRecorder) Eventf(runtime.Object, string, string, string, ...any)           {}
+func (discardRecorder) Event(runtime.Object, string, string, string)          {}
+func (discardRecorder) Eventf(runtime.Object, string, string, string, ...any) {}
 func (discardRecorder) AnnotatedEventf(runtime.Object, map[string]string, string, string, string, ...any) {
 }
