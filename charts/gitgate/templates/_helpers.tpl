@@ -1,0 +1,166 @@
+{{/*
+Name of every object; gitgate is a cluster singleton (see values.yaml).
+*/}}
+{{- define "gitgate.fullname" -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "gitgate.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "gitgate.selectorLabels" -}}
+app.kubernetes.io/name: gitgate
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "gitgate.labels" -}}
+{{ include "gitgate.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ include "gitgate.chart" . }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "gitgate.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "gitgate.certManager" -}}
+{{- if eq .Values.certificates.mode "certManager" }}true{{ end -}}
+{{- end -}}
+
+{{/* Secret of the builtin CA (--cert-secret). */}}
+{{- define "gitgate.builtinSecretName" -}}
+{{- default (printf "%s-webhook-ca" (include "gitgate.fullname" .)) .Values.certificates.builtinSecretName -}}
+{{- end -}}
+
+{{/* Secret cert-manager writes the serving certificate into. */}}
+{{- define "gitgate.certManagerSecretName" -}}
+{{- default (printf "%s-webhook-tls" (include "gitgate.fullname" .)) .Values.certificates.certManager.secretName -}}
+{{- end -}}
+
+{{- define "gitgate.leaderElectionID" -}}
+{{- printf "%s-leader" (include "gitgate.fullname" .) -}}
+{{- end -}}
+
+{{/*
+Namespaces the webhook configurations leave out, as webhook/config computes
+them: config.SystemNamespaces, gitgate's namespace and the exempt ones,
+sorted, without duplicates. Returned as JSON {"names": [...]}.
+*/}}
+{{- define "gitgate.exemptNamespaces" -}}
+{{- $names := concat (list "kube-system" "kube-node-lease" .Release.Namespace) .Values.webhook.exemptNamespaces | uniq | sortAlpha -}}
+{{- toJson (dict "names" $names) -}}
+{{- end -}}
+
+{{/*
+The managed resources that get webhook rules, as webhook/config's
+splitResources sorts them: those config.NeverSent names dropped (Events and
+Leases are written by the control plane all the time and never come from Git;
+the API server never sends admission configurations to webhooks), split into
+namespaced and cluster-scoped, each sorted by group, then resource. A space
+joins the sort key: it sorts before every character a group or resource name
+may hold, so "apps" sorts before "apps.example.com" as in a comparison of the
+(group, resource) pairs. Returned as JSON {"namespaced": [...], "cluster": [...]}.
+*/}}
+{{- define "gitgate.webhookResources" -}}
+{{- $neverSent := list "/events" "events.k8s.io/events" "coordination.k8s.io/leases" "admissionregistration.k8s.io/validatingwebhookconfigurations" "admissionregistration.k8s.io/mutatingwebhookconfigurations" "admissionregistration.k8s.io/validatingadmissionpolicies" "admissionregistration.k8s.io/validatingadmissionpolicybindings" "admissionregistration.k8s.io/mutatingadmissionpolicies" "admissionregistration.k8s.io/mutatingadmissionpolicybindings" -}}
+{{- $byKey := dict -}}
+{{- range .Values.managedResources -}}
+{{- $id := printf "%s/%s" .group .resource -}}
+{{- $key := printf "%s %s" .group .resource -}}
+{{- if hasKey $byKey $key -}}
+{{- fail (printf "managedResources lists %s twice" $id) -}}
+{{- end -}}
+{{- if not (has $id $neverSent) -}}
+{{- $_ := set $byKey $key . -}}
+{{- end -}}
+{{- end -}}
+{{- $namespaced := list -}}
+{{- $cluster := list -}}
+{{- range $key := keys $byKey | sortAlpha -}}
+{{- $r := get $byKey $key -}}
+{{- if $r.namespaced -}}
+{{- $namespaced = append $namespaced $r -}}
+{{- else -}}
+{{- $cluster = append $cluster $r -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (dict "namespaced" $namespaced "cluster" $cluster) -}}
+{{- end -}}
+
+{{/*
+The webhooks of one configuration. Arguments (a dict): root (the top
+context), kind ("validate" or "mutate"). One webhook per scope that has
+resources, as webhook/config's Scope.Validating and Scope.Mutating build them.
+*/}}
+{{- define "gitgate.webhooks" -}}
+{{- $root := .root -}}
+{{- $validate := eq .kind "validate" -}}
+{{- $resources := include "gitgate.webhookResources" $root | fromJson -}}
+{{- $exempt := (include "gitgate.exemptNamespaces" $root | fromJson).names -}}
+{{- $operations := list "CREATE" "UPDATE" -}}
+{{- if $validate }}{{ $operations = append $operations "DELETE" }}{{ end -}}
+{{- $parts := list -}}
+{{- if $resources.namespaced -}}
+{{- $parts = append $parts (dict "name" (printf "namespaced.%s.gitgate.dev" .kind) "scope" "Namespaced" "resources" $resources.namespaced) -}}
+{{- end -}}
+{{- if $resources.cluster -}}
+{{- $parts = append $parts (dict "name" (printf "cluster.%s.gitgate.dev" .kind) "scope" "Cluster" "resources" $resources.cluster) -}}
+{{- end -}}
+{{- /* No resources, no webhooks (the key left out, as webhook/config does). */ -}}
+{{- if $parts }}
+webhooks:
+{{- range $part := $parts }}
+  - name: {{ $part.name }}
+    admissionReviewVersions: ["v1"]
+    clientConfig:
+      service:
+        name: {{ include "gitgate.fullname" $root }}
+        namespace: {{ $root.Release.Namespace }}
+        path: {{ ternary "/validate" "/mutate" $validate }}
+        port: 443
+    failurePolicy: {{ $root.Values.webhook.failurePolicy }}
+    matchPolicy: Equivalent
+    sideEffects: None
+    timeoutSeconds: {{ $root.Values.webhook.timeoutSeconds }}
+    {{- if not $validate }}
+    reinvocationPolicy: Never
+    {{- end }}
+    namespaceSelector:
+      matchExpressions:
+        - key: kubernetes.io/metadata.name
+          operator: NotIn
+          values: {{ toJson $exempt }}
+    objectSelector: {}
+    rules:
+      {{- range $r := $part.resources }}
+      - apiGroups: [{{ $r.group | quote }}]
+        apiVersions: [{{ $r.version | quote }}]
+        operations: {{ toJson $operations }}
+        resources:
+          - {{ $r.resource }}
+          {{- if $validate }}
+          {{- range $sub := $r.subresources | default list | uniq | sortAlpha }}
+          - {{ printf "%s/%s" $r.resource $sub }}
+          {{- end }}
+          {{- end }}
+        scope: {{ $part.scope }}
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Annotations of the webhook configurations. */}}
+{{- define "gitgate.webhookAnnotations" -}}
+{{- if include "gitgate.certManager" . -}}
+cert-manager.io/inject-ca-from: {{ printf "%s/%s" .Release.Namespace (include "gitgate.fullname" .) }}
+{{- end -}}
+{{- end -}}
