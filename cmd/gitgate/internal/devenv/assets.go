@@ -64,7 +64,9 @@ func FindAssets(ctx context.Context, opts AssetsOptions) (string, error) {
 		}
 		build := opts.Build
 		if build == nil {
-			build = func(ctx context.Context, root string) (string, error) { return runBuildScript(ctx, root, opts.BuildLog) }
+			build = func(ctx context.Context, root string) (string, error) {
+				return runBuildScript(ctx, root, opts.BuildLog)
+			}
 		}
 		dir, err := build(ctx, root)
 		if err != nil {

@@ -140,7 +140,7 @@ func cmpOr(d, def time.Duration) time.Duration {
 // layout names the environment's files.
 type layout struct {
 	root, logs, kubeconfig, repo, keys, gitConfig, kubeHome string
-	etcd, apiserver, gitgate                               string
+	etcd, apiserver, gitgate                                string
 }
 
 // makeLayout creates the root folder: dir (empty or missing) or a new
