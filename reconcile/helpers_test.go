@@ -213,4 +213,3 @@ func wantCondition(t *testing.T, gs *v1alpha1.GitSource, typ string, status meta
 	}
 	return c
 }
-
