@@ -50,6 +50,10 @@ func (s *Server) decide(ctx context.Context, r *review, ix *index.Index) decisio
 	switch {
 	case req.Operation == admissionv1.Connect:
 		return allow(ReasonNotWrite)
+	case isSourceStatus(req) && !s.statusWriter(req.UserInfo):
+		d := decision{reason: ReasonSourceStatus}
+		d.message = s.denialMessage(r, d, s.scope.Load())
+		return d
 	case s.exemptUser(req.UserInfo):
 		return allow(ReasonExemptUser)
 	case exemptKind(req):
@@ -80,6 +84,30 @@ func (s *Server) decide(ctx context.Context, r *review, ix *index.Index) decisio
 
 func (s *Server) exemptUser(u authenticationv1.UserInfo) bool {
 	if s.exemptUsers[u.Username] {
+		return true
+	}
+	return slices.ContainsFunc(u.Groups, func(g string) bool { return s.exemptGroups[g] })
+}
+
+// The GitSource resource, as the API server names it in a request.
+const (
+	sourceGroup    = "gitgate.dev"
+	sourceResource = "gitsources"
+)
+
+// isSourceStatus reports whether req writes the status of a GitSource. The
+// resource, not the kind, is what the API server routes on; any version
+// counts, as every version reaches the same stored status.
+func isSourceStatus(req *admissionv1.AdmissionRequest) bool {
+	return req.SubResource == "status" && req.Resource.Group == sourceGroup && req.Resource.Resource == sourceResource
+}
+
+// statusWriter reports whether u may write a GitSource's status: a status
+// writer, a configured exempt user, or a member of a configured exempt
+// group. SystemUsers are exempt from everything else but not from this:
+// they have no business with the ledger.
+func (s *Server) statusWriter(u authenticationv1.UserInfo) bool {
+	if s.statusWriters[u.Username] {
 		return true
 	}
 	return slices.ContainsFunc(u.Groups, func(g string) bool { return s.exemptGroups[g] })

@@ -23,11 +23,16 @@
 // parent's, from request.resource (deployments/scale is about a
 // Deployment, not a Scale). Steps, first match wins:
 //
-//  1. Allowed, exempt: CONNECT; an exempt user or group (Options.Exempt
-//     and SystemUsers); Events and Leases; objects in kube-system,
-//     kube-node-lease, gitgate's namespace and the configured exempt
-//     namespaces. The configuration never sends these; they are allowed if
-//     they arrive anyway, so the cluster can always heal.
+//  1. CONNECT is allowed. A write of a GitSource's status
+//     (gitsources.gitgate.dev/status, any version) is denied unless the
+//     user is one of Options.StatusWriters or Options.Exempt.Users or is
+//     in one of Options.Exempt.Groups (see "GitSource status" below); a
+//     status writer's request goes on through the steps. Allowed, exempt:
+//     an exempt user or group (Options.Exempt and SystemUsers); Events and
+//     Leases; objects in kube-system, kube-node-lease, gitgate's namespace
+//     and the configured exempt namespaces. The configuration never sends
+//     these; they are allowed if they arrive anyway, so the cluster can
+//     always heal.
 //  2. Exemption label: a request that gives an object or Namespace the label
 //     gitgate.dev/exempt=true is denied unless Git's manifest of that
 //     object carries it. An object whose Git manifest carries it, an object
@@ -90,6 +95,30 @@
 // through Rego, their owner's controller and the garbage collector
 // reconcile them (a child whose owner does not exist is deleted), and an
 // existing object cannot gain the mark to escape the check.
+//
+// # GitSource status
+//
+// The reconciler keeps each source's rollback ledger in its GitSource's
+// status (status.lastVerifiedCommit, with the trust root and mode it was
+// verified under): a new head that does not descend from it is refused. A
+// user who could write that status could set it back to an older commit
+// and so let a rewound branch through, or set a bogus one and stop the
+// source. So only Options.StatusWriters (gitgate's own service account)
+// may write it, plus the break-glass users and groups an administrator
+// listed in Options.Exempt on purpose. SystemUsers, exempt from everything
+// else, are not status writers, and system:masters is one only when
+// Exempt.Groups lists it. An impersonated request is judged by the user
+// it impersonates, as the API server sends it: impersonating gitgate's
+// service account needs the impersonate permission, which is as strong as
+// its token. webhook/config always sends UPDATE on gitsources/status.
+//
+// The status is the only way to write the ledger: the GitSource CRD
+// enables the status subresource, so the API server drops status from
+// every create and update of the object itself. The GitSource objects
+// themselves (their spec, their deletion) are not gated: administrators
+// create them, and RBAC on gitsources is the boundary there (whoever may
+// change spec.trustRoot, or delete and re-create a source, already
+// decides what is trusted).
 //
 // # Failure mode
 //

@@ -32,6 +32,9 @@ func (s *Server) denialMessage(r *review, d decision, sc *compiledScope) string 
 	case ReasonUnknownKind:
 		fmt.Fprintf(&b, "%s/%s %s/%s (subresource %s): gitgate cannot tell the kind of this resource in managed namespace %s, so it cannot check the request; the server needs a RESTMapper (webhook.Options.Mapper).\n",
 			r.req.Resource.Group, r.req.Resource.Resource, r.req.Namespace, r.req.Name, r.req.SubResource, r.req.Namespace)
+	case ReasonSourceStatus:
+		fmt.Fprintf(&b, "%s: only gitgate itself may write the status of a GitSource, which holds its rollback ledger (status.lastVerifiedCommit); user %q is not one of its status writers.\n",
+			what, r.req.UserInfo.Username)
 	case ReasonNotDeclared:
 		fmt.Fprintf(&b, "%s is not declared in Git, and namespace %s is managed by source %s", what, r.key.Namespace, d.source)
 		if r.req.Operation == admissionv1.Delete {

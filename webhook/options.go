@@ -96,6 +96,19 @@ type Options struct {
 	Exempt Exemptions
 	// Namespace is gitgate's own namespace, which is exempt.
 	Namespace string
+	// StatusWriters are the usernames that may write the status of a
+	// GitSource (gitsources.gitgate.dev/status): gitgate's own service
+	// account, whose reconciler keeps the rollback ledger there
+	// (status.lastVerifiedCommit). Anyone else could rewind the ledger to an
+	// older commit and so open the door to a rollback, or stop it with a
+	// bogus one. Besides these users, only the configured Exempt.Users and
+	// members of Exempt.Groups (break-glass access, deliberately granted)
+	// may write it; SystemUsers may not, and neither may system:masters
+	// unless Exempt.Groups lists it. Empty means only those exempt users
+	// and groups: gitgate serve puts its own username here (as the API
+	// server reports it, e.g. through a SelfSubjectReview), whether or not
+	// it is also exempt.
+	StatusWriters []string
 	// Mapper maps resources to kinds for subresource requests. Without it
 	// the server guesses the resource names of the kinds Git declares
 	// (deployments for Deployment), which covers the built-in kinds and

@@ -62,6 +62,9 @@ const (
 	// whose parent's kind the server cannot tell (a custom resource with
 	// an irregular plural and no Options.Mapper).
 	ReasonUnknownKind Reason = "UnknownKind"
+	// ReasonSourceStatus: writing the status of a GitSource, which holds
+	// the rollback ledger, by a user that is not a status writer.
+	ReasonSourceStatus Reason = "SourceStatus"
 	// ReasonPolicyDenied: a Rego deny rule fired.
 	ReasonPolicyDenied Reason = "PolicyDenied"
 	// ReasonPolicyError: policy evaluation failed or timed out.

@@ -38,6 +38,9 @@ type Server struct {
 	exemptUsers      map[string]bool
 	exemptGroups     map[string]bool
 	exemptNamespaces map[string]bool
+	// statusWriters may write a GitSource's status: Options.StatusWriters
+	// and Options.Exempt.Users, not SystemUsers.
+	statusWriters map[string]bool
 
 	scope  atomic.Pointer[compiledScope]
 	policy atomic.Pointer[policyHolder]
@@ -69,6 +72,7 @@ func NewServer(opts Options) (*Server, error) {
 		exemptUsers:      set(append(append([]string(nil), SystemUsers...), opts.Exempt.Users...)),
 		exemptGroups:     set(opts.Exempt.Groups),
 		exemptNamespaces: set(append(append([]string(nil), systemNamespaces...), opts.Exempt.Namespaces...)),
+		statusWriters:    set(append(append([]string(nil), opts.StatusWriters...), opts.Exempt.Users...)),
 	}
 	if s.log.GetSink() == nil {
 		s.log = logr.Discard()

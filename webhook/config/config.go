@@ -132,8 +132,15 @@ func (s Scope) Validating() (*admissionregistrationv1.ValidatingWebhookConfigura
 		TypeMeta:   metav1.TypeMeta{APIVersion: admissionregistrationv1.SchemeGroupVersion.String(), Kind: "ValidatingWebhookConfiguration"},
 		ObjectMeta: c.meta,
 	}
-	for _, part := range c.parts(ValidateNamespacedWebhook, ValidateClusterWebhook) {
+	parts := c.parts(ValidateNamespacedWebhook, ValidateClusterWebhook)
+	if !slices.ContainsFunc(parts, func(p part) bool { return p.scope == admissionregistrationv1.ClusterScope }) {
+		parts = append(parts, part{ValidateClusterWebhook, admissionregistrationv1.ClusterScope, nil})
+	}
+	for _, part := range parts {
 		rules := rulesFor(part.resources, part.scope, ops, true)
+		if part.scope == admissionregistrationv1.ClusterScope {
+			rules = append(rules, SourceStatusRule())
+		}
 		vwc.Webhooks = append(vwc.Webhooks, admissionregistrationv1.ValidatingWebhook{
 			Name:                    part.name,
 			ClientConfig:            *c.client.DeepCopy(),
@@ -148,6 +155,33 @@ func (s Scope) Validating() (*admissionregistrationv1.ValidatingWebhookConfigura
 		})
 	}
 	return vwc, nil
+}
+
+// The GitSource resource, whose status holds each source's rollback ledger.
+const (
+	SourceGroup    = "gitgate.dev"
+	SourceResource = "gitsources"
+)
+
+// SourceStatusRule is the rule that sends every write of a GitSource's
+// status to the validating webhook, which lets only gitgate's own service
+// account (and configured break-glass users) write it. Validating adds it
+// to the cluster-scoped webhook whatever the Scope says: the ledger is
+// what refuses a rollback, and it must not depend on a caller asking. It
+// names every version ("*") rather than one: the webhook reads no object,
+// only who writes, and a rule for one version would stop matching once the
+// CRD stops serving that version. Only UPDATE: status is written by update
+// and patch (server-side apply included), never created or deleted.
+func SourceStatusRule() admissionregistrationv1.RuleWithOperations {
+	return admissionregistrationv1.RuleWithOperations{
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+		Rule: admissionregistrationv1.Rule{
+			APIGroups:   []string{SourceGroup},
+			APIVersions: []string{"*"},
+			Resources:   []string{SourceResource + "/status"},
+			Scope:       new(admissionregistrationv1.ClusterScope),
+		},
+	}
 }
 
 // Mutating returns the MutatingWebhookConfiguration of the scope: the same

@@ -136,11 +136,17 @@ func TestValidatingRules(t *testing.T) {
 		if got := *w.ClientConfig.URL; got != "https://127.0.0.1:9443/validate" {
 			t.Errorf("%s: URL %q", w.Name, got)
 		}
-		for _, r := range w.Rules {
+		for _, r := range managedRules(w.Rules) {
 			if !slices.Equal(r.Operations, wantOps) {
 				t.Errorf("%s: %v: operations %v, want %v", w.Name, r.Resources, r.Operations, wantOps)
 			}
 		}
+	}
+	if n := len(ns.Rules) - len(managedRules(ns.Rules)); n != 0 {
+		t.Errorf("the namespaced webhook has %d GitSource status rules", n)
+	}
+	if d := cmp.Diff(SourceStatusRule(), cl.Rules[len(cl.Rules)-1]); d != "" {
+		t.Errorf("the cluster webhook's last rule is not the GitSource status rule (-want +got):\n%s", d)
 	}
 	got := resourcesOf(ns.Rules, admissionregistrationv1.NamespacedScope, t)
 	want := []string{
@@ -153,12 +159,12 @@ func TestValidatingRules(t *testing.T) {
 		t.Errorf("namespaced resources (-want +got):\n%s", d)
 	}
 	got = resourcesOf(cl.Rules, admissionregistrationv1.ClusterScope, t)
-	want = []string{"/namespaces", "apiextensions.k8s.io/customresourcedefinitions", "rbac.authorization.k8s.io/clusterroles"}
+	want = []string{"/namespaces", "apiextensions.k8s.io/customresourcedefinitions", "gitgate.dev/gitsources/status", "rbac.authorization.k8s.io/clusterroles"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("cluster resources (-want +got):\n%s", d)
 	}
 	for _, w := range v.Webhooks {
-		for _, r := range w.Rules {
+		for _, r := range managedRules(w.Rules) {
 			want := []string{"v1"}
 			if r.APIGroups[0] == "autoscaling" {
 				want = []string{"v2"}
@@ -256,9 +262,19 @@ func TestNeverSentFiltered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Webhooks) != 0 || len(m.Webhooks) != 0 {
+	// Only the GitSource status rule, which every validating
+	// configuration carries.
+	if len(v.Webhooks) != 1 || len(managedRules(v.Webhooks[0].Rules)) != 0 || len(m.Webhooks) != 0 {
 		t.Fatalf("events and leases produced webhooks: %+v %+v", v.Webhooks, m.Webhooks)
 	}
+}
+
+// managedRules leaves out the GitSource status rule, which Validating adds
+// to every configuration whatever the Scope.
+func managedRules(rules []admissionregistrationv1.RuleWithOperations) []admissionregistrationv1.RuleWithOperations {
+	return slices.DeleteFunc(slices.Clone(rules), func(r admissionregistrationv1.RuleWithOperations) bool {
+		return slices.Equal(r.APIGroups, []string{SourceGroup}) && slices.Equal(r.Resources, []string{SourceResource + "/status"})
+	})
 }
 
 func TestMergesDuplicates(t *testing.T) {
@@ -361,5 +377,95 @@ func TestConfigurationsDoNotShare(t *testing.T) {
 func TestMarshalNeedsKind(t *testing.T) {
 	if _, err := Marshal(&admissionregistrationv1.ValidatingWebhookConfiguration{}); err == nil {
 		t.Fatal("marshalled an object without apiVersion and kind")
+	}
+}
+
+// TestSourceStatusRule: every validating configuration sends UPDATE on
+// gitsources/status, once, from its cluster-scoped webhook; the mutating
+// configuration never does.
+func TestSourceStatusRule(t *testing.T) {
+	gitSources := Resource{Group: SourceGroup, Kind: "GitSource", Resource: SourceResource, Version: "v1alpha1", Subresources: []string{"status"}}
+	cases := []struct {
+		name      string
+		resources []Resource
+		// managed lists the cluster webhook's other resources.
+		managed []string
+	}{
+		{"no resources", nil, nil},
+		{"namespaced only", managed()[:4], nil},
+		{"cluster-scoped too", managed(), []string{"namespaces", "customresourcedefinitions", "clusterroles"}},
+		{"GitSources managed as well", []Resource{gitSources}, []string{"gitsources"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Scope{Namespace: "gitgate-system", Service: &Service{Name: "gitgate"}, Resources: tc.resources}
+			v, err := s.Validating()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var statusRules, clusterHooks int
+			for _, w := range v.Webhooks {
+				n := len(w.Rules) - len(managedRules(w.Rules))
+				statusRules += n
+				if w.Name != ValidateClusterWebhook {
+					if n > 0 {
+						t.Errorf("%s carries the GitSource status rule", w.Name)
+					}
+					continue
+				}
+				clusterHooks++
+				if d := cmp.Diff(SourceStatusRule(), w.Rules[len(w.Rules)-1]); d != "" {
+					t.Errorf("last rule (-want +got):\n%s", d)
+				}
+				var others []string
+				for _, r := range managedRules(w.Rules) {
+					others = append(others, r.Resources...)
+				}
+				if d := cmp.Diff(tc.managed, others); d != "" {
+					t.Errorf("other resources (-want +got):\n%s", d)
+				}
+			}
+			if statusRules != 1 || clusterHooks != 1 {
+				t.Errorf("%d status rules in %d cluster webhooks, want one in one", statusRules, clusterHooks)
+			}
+			m, err := s.Mutating()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range m.Webhooks {
+				if len(managedRules(w.Rules)) != len(w.Rules) {
+					t.Errorf("mutating %s carries the GitSource status rule", w.Name)
+				}
+			}
+		})
+	}
+	r := SourceStatusRule()
+	r.Resources[0] = "changed"
+	if SourceStatusRule().Resources[0] != SourceResource+"/status" {
+		t.Error("SourceStatusRule shares its slices between calls")
+	}
+}
+
+// TestSourceStatusRuleMatchesCRD keeps the rule equal to the GitSource CRD
+// the chart installs: its group, plural and cluster scope.
+func TestSourceStatusRuleMatchesCRD(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "charts", "gitgate", "crds", "gitgate.dev_gitsources.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd struct {
+		Spec struct {
+			Group string `json:"group"`
+			Scope string `json:"scope"`
+			Names struct {
+				Plural string `json:"plural"`
+			} `json:"names"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(data, &crd); err != nil {
+		t.Fatal(err)
+	}
+	if crd.Spec.Group != SourceGroup || crd.Spec.Names.Plural != SourceResource || crd.Spec.Scope != "Cluster" {
+		t.Fatalf("CRD %s/%s scope %s; the rule names %s/%s, cluster-scoped", crd.Spec.Group, crd.Spec.Names.Plural, crd.Spec.Scope, SourceGroup, SourceResource)
 	}
 }

@@ -137,7 +137,9 @@ func TestResourcesForFeedsScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Webhooks) != 1 || len(v.Webhooks[0].Rules) != 1 {
+	// The namespaced webhook with the widgets, and the cluster one with
+	// only the GitSource status rule.
+	if len(v.Webhooks) != 2 || len(v.Webhooks[0].Rules) != 1 || len(managedRules(v.Webhooks[1].Rules)) != 0 {
 		t.Fatalf("webhooks %+v", v.Webhooks)
 	}
 	if d := cmp.Diff([]string{"widgets", "widgets/scale"}, v.Webhooks[0].Rules[0].Resources); d != "" {

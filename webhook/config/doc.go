@@ -16,6 +16,14 @@
 //     fields Git sets: scale (kubectl scale), ephemeralcontainers
 //     (kubectl debug) and resize (in-place Pod resize). status and the other
 //     subresources are left to their controllers. CONNECT is not sent.
+//   - UPDATE on gitsources.gitgate.dev/status (every version), always,
+//     in the cluster-scoped validating webhook even when the Scope names
+//     no cluster-scoped resource: a GitSource's status holds its rollback
+//     ledger, and the admission server lets only gitgate's own service
+//     account write it (see SourceStatusRule). The GitSources themselves
+//     get no rule unless the Scope lists them: administrators create them.
+//     The rule is harmless where the CRD is not installed, and the API
+//     server sends it no more than one request per sync of a source.
 //   - one version per resource in the rules, with matchPolicy Equivalent:
 //     the same change made through another served API version or group
 //     (autoscaling/v1 instead of autoscaling/v2, say, or a version a CRD

@@ -30,5 +30,6 @@ func ExampleScope_Validating() {
 	// Output:
 	// namespaced.validate.gitgate.dev Namespaced [CREATE UPDATE DELETE] [apps] [deployments deployments/scale]
 	// cluster.validate.gitgate.dev Cluster [CREATE UPDATE DELETE] [] [namespaces]
+	// cluster.validate.gitgate.dev Cluster [UPDATE] [gitgate.dev] [gitsources/status]
 	// [gitgate-system kube-node-lease kube-system]
 }
