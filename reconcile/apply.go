@@ -172,15 +172,27 @@ func (r *Reconciler) apply(ctx context.Context, s *syncRun) error {
 		s.applied = true
 		return nil
 	}
-	if err := r.applier.applyIndex(ctx, s.ix); err != nil {
+	// The drift watcher judges every write against the Index it tracks:
+	// left on the old Index during the apply, it would take each change of
+	// the new commit for drift and put the old state back; moved to the new
+	// Index before, it would report every not-yet-applied change as drift.
+	// So the source is not watched while its apply runs, and the new watch
+	// starts with a full list that finds any drift made meanwhile.
+	if r.drift != nil {
+		r.drift.Forget(s.name())
+	}
+	err := r.applier.applyIndex(ctx, s.ix)
+	if r.drift != nil {
+		// Tracked even after a failed apply: the Index is published, so
+		// the new state is desired and the watcher converges on it.
+		r.drift.Track(s.name(), s.ix, driftModeOf(s.gs))
+	}
+	if err != nil {
 		return fail(v1alpha1.ConditionApplied, reasonApplyFailed, err)
 	}
 	for _, gk := range s.ix.Kinds() {
 		st.appliedKinds[gk] = true
 	}
 	s.applied, s.appliedNow = true, true
-	if r.drift != nil {
-		r.drift.Track(s.name(), s.ix, driftModeOf(s.gs))
-	}
 	return nil
 }

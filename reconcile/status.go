@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -142,12 +144,18 @@ func (r *Reconciler) refreshStatus(ctx context.Context, gs *v1alpha1.GitSource, 
 	return r.patchStatus(ctx, base, gs)
 }
 
-// patchStatus sends what changed between base and gs as a merge patch.
+// patchStatus writes the status of gs when it differs from base's. The
+// status belongs to gitgate alone, so the patch carries all of it; a merge
+// patch needs no resourceVersion, and the leader is the only writer.
 func (r *Reconciler) patchStatus(ctx context.Context, base, gs *v1alpha1.GitSource) error {
 	if equality.Semantic.DeepEqual(base.Status, gs.Status) {
 		return nil
 	}
-	err := r.opts.Client.Status().Patch(ctx, gs, client.MergeFrom(base))
+	patch, err := statusPatch(&gs.Status)
+	if err != nil {
+		return err
+	}
+	err = r.opts.Client.Status().Patch(ctx, gs, client.RawPatch(types.MergePatchType, patch))
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -155,6 +163,27 @@ func (r *Reconciler) patchStatus(ctx context.Context, base, gs *v1alpha1.GitSour
 		return fmt.Errorf("write status of gitsource %s: %w", gs.Name, err)
 	}
 	return nil
+}
+
+// statusPatch is a merge patch that sets the whole status. The counts are
+// written even when zero, which their JSON tags leave out: kubectl's
+// OBJECTS and DRIFTED columns must show 0, not <none>.
+func statusPatch(st *v1alpha1.GitSourceStatus) ([]byte, error) {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encode status: %w", err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, fmt.Errorf("encode status: %w", err)
+	}
+	fields["objects"] = st.Objects
+	fields["drifted"] = st.Drifted
+	patch, err := json.Marshal(map[string]any{"status": fields})
+	if err != nil {
+		return nil, fmt.Errorf("encode status: %w", err)
+	}
+	return patch, nil
 }
 
 // recordEvents records a Warning for a failed sync and a Normal Event when

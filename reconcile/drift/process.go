@@ -91,15 +91,21 @@ func (w *Watcher) process(ctx context.Context, it item, arrival time.Time) error
 		w.clear(it)
 		return nil
 	}
-	if wt == nil || !wt.synced.Load() {
-		// The watch's initial list queues the kind's keys once it is in.
+	if wt == nil {
+		// The kind's watch queues its keys once it has started.
 		return nil
 	}
-	if cached, exists, _ := wt.informer.GetStore().GetByKey(storeKey(it.key)); exists {
+	cached, exists, _ := wt.informer.GetStore().GetByKey(storeKey(it.key))
+	switch {
+	case exists:
 		if u := asUnstructured(cached); u != nil && len(conform.Compare(entry.Object.Object, u.Object)) == 0 {
 			w.clear(it)
 			return nil
 		}
+	case !wt.synced.Load():
+		// Not listed yet, or gone: the end of the initial list queues the
+		// keys it lacks.
+		return nil
 	}
 	// The cache may lag behind a write (the reconciler's own apply): only
 	// what the API server returns now is drift.
@@ -138,6 +144,10 @@ func (w *Watcher) process(ctx context.Context, it item, arrival time.Time) error
 	if err := w.revert(ctx, wt, d); err != nil {
 		if newly {
 			w.report(ctx, d, actionFailed, err)
+		}
+		if d.secret() {
+			// The error may quote what the request carried.
+			return fmt.Errorf("revert %s: %s", it.key, d.errText(err))
 		}
 		return fmt.Errorf("revert %s: %w", it.key, err)
 	}

@@ -200,6 +200,10 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request, name string) ans
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return answer{code: http.StatusNotFound, result: resultNotFound, why: err.Error()}
+	case err != nil && r.Context().Err() != nil:
+		// The sender hung up during the lookup: its fault, not worth an
+		// error in the log (nor a way to fill it).
+		return answer{code: http.StatusBadRequest, result: resultBadRequest, why: "the request ended during the lookup: " + err.Error()}
 	case err != nil:
 		return answer{code: http.StatusInternalServerError, result: resultError, why: "look up the receiver: " + err.Error()}
 	}

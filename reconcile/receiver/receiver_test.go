@@ -2,7 +2,9 @@ package receiver
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -244,6 +246,29 @@ func TestBodyReadError(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusBadRequest {
 		t.Fatalf("status %d, want 400", rec.Code)
+	}
+	if got := tr.take(); got != nil {
+		t.Fatalf("triggered %q", got)
+	}
+}
+
+// TestSenderGoneDuringLookup: a lookup that fails because the sender hung
+// up is the sender's doing, answered 400 rather than counted as an error.
+func TestSenderGoneDuringLookup(t *testing.T) {
+	h, tr, _ := newTestHandler(t, func(o *Options) {
+		o.Lookup = func(ctx context.Context, _ string) (Config, error) {
+			<-ctx.Done()
+			return Config{}, fmt.Errorf("get gitsource web: %w", ctx.Err())
+		}
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/hook/web", bytes.NewReader(pushBody))
+	req.Header.Set(GitHubSignatureHeader, sign(secretOf("web"), pushBody))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest || testutil.ToFloat64(h.(*handler).requests.WithLabelValues(resultError)) != 0 {
+		t.Fatalf("status %d, errors counted %v", rec.Code, testutil.ToFloat64(h.(*handler).requests.WithLabelValues(resultError)))
 	}
 	if got := tr.take(); got != nil {
 		t.Fatalf("triggered %q", got)
