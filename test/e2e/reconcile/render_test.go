@@ -27,9 +27,11 @@ func TestHostileRepositories(t *testing.T) {
 		cause string
 	}{
 		{
-			name:  "invalid-yaml",
-			setup: func(_ *testing.T, r *signedRepo) { r.WriteFile("apps/broken.yaml", "apiVersion: v1\nkind: [ConfigMap\n") },
-			file:  "apps/broken.yaml", cause: "invalid YAML",
+			name: "invalid-yaml",
+			setup: func(_ *testing.T, r *signedRepo) {
+				r.WriteFile("apps/broken.yaml", "apiVersion: v1\nkind: [ConfigMap\n")
+			},
+			file: "apps/broken.yaml", cause: "invalid YAML",
 		},
 		{
 			name: "huge-file",
