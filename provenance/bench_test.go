@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -71,8 +73,7 @@ func BenchmarkVerifyFull(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchCommits), "ns/commit")
-			// CPU time is steadier than wall time on a shared machine.
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*benchCommits), "cpu-ns/commit")
+			reportCPU(b, cpu0, benchCommits, "cpu-µs/commit")
 		})
 	}
 }
@@ -100,9 +101,33 @@ func BenchmarkReverifyOneNewCommit(b *testing.B) {
 					b.Fatalf("%d commits checked, want 1", len(snap.Commits))
 				}
 			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			reportCPU(b, cpu0, 1, "cpu-µs/op")
 		})
 	}
+}
+
+// reportCPU reports the process's CPU time (user + system, all threads:
+// with -cpu 1 that is one core's work, GC included) since cpu0, per unit
+// of work in microseconds, and the machine's one-minute load average at the
+// end: on a shared machine CPU time is steadier than wall time, and the load
+// says how much the figures can be trusted.
+func reportCPU(b *testing.B, cpu0 int64, perOp int, unit string) {
+	b.Helper()
+	b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(b.N*perOp), unit)
+	if load, ok := loadAverage(); ok {
+		b.ReportMetric(load, "load1")
+	}
+}
+
+// loadAverage is the one-minute load average from /proc/loadavg (Linux).
+func loadAverage() (float64, bool) {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
+	}
+	field, _, _ := strings.Cut(string(data), " ")
+	load, err := strconv.ParseFloat(field, 64)
+	return load, err == nil
 }
 
 // cpuTime is the process's user and system CPU time in nanoseconds.
@@ -131,7 +156,7 @@ func BenchmarkEd25519Baseline(b *testing.B) {
 			b.Fatal("bad signature")
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	reportCPU(b, cpu0, 1, "cpu-µs/op")
 }
 
 func verifyBench(b *testing.B, r *benchrepo.Repo, ledger provenance.Ledger) *provenance.Snapshot {

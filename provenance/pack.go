@@ -3,7 +3,6 @@ package provenance
 import (
 	"bytes"
 	"compress/zlib"
-	"container/list"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -577,11 +576,14 @@ func deltaVarint(b []byte) (uint64, []byte, error) {
 
 // baseCache keeps recently resolved objects by pack position, bounded by
 // bytes, so that walking consecutive versions of a tree resolves each delta
-// once.
+// once. Like lru it is generational (no allocation per entry): the current
+// generation takes new entries until it holds half the byte budget, then it
+// becomes the old one and the previous old one is dropped; a hit in the old
+// generation moves the entry back.
 type baseCache struct {
-	max, used int
-	order     *list.List
-	items     map[cacheKey]*list.Element
+	half     int // bytes per generation
+	curBytes int
+	cur, old map[cacheKey]cached
 }
 
 type cacheKey struct {
@@ -590,21 +592,24 @@ type cacheKey struct {
 }
 
 type cached struct {
-	key  cacheKey
 	typ  int
 	data []byte
 }
 
 func newBaseCache(maxBytes int) *baseCache {
-	return &baseCache{max: maxBytes, order: list.New(), items: map[cacheKey]*list.Element{}}
+	return &baseCache{half: maxBytes / 2, cur: map[cacheKey]cached{}}
 }
 
-func (c *baseCache) get(p *pack, off int64) (*cached, bool) {
-	if el, ok := c.items[cacheKey{p, off}]; ok {
-		c.order.MoveToFront(el)
-		return el.Value.(*cached), true
+func (c *baseCache) get(p *pack, off int64) (cached, bool) {
+	k := cacheKey{p, off}
+	if v, ok := c.cur[k]; ok {
+		return v, true
 	}
-	return nil, false
+	if v, ok := c.old[k]; ok {
+		c.insert(k, v)
+		return v, true
+	}
+	return cached{}, false
 }
 
 // put caches data; callers never modify it afterwards (readers get copies
@@ -614,16 +619,16 @@ func (c *baseCache) put(p *pack, off int64, typ int, data []byte) {
 		return
 	}
 	k := cacheKey{p, off}
-	if _, ok := c.items[k]; ok {
+	if _, ok := c.cur[k]; ok {
 		return
 	}
-	c.items[k] = c.order.PushFront(&cached{key: k, typ: typ, data: data})
-	c.used += len(data)
-	for c.used > c.max {
-		last := c.order.Back()
-		v := last.Value.(*cached)
-		c.order.Remove(last)
-		delete(c.items, v.key)
-		c.used -= len(v.data)
+	c.insert(k, cached{typ: typ, data: data})
+}
+
+func (c *baseCache) insert(k cacheKey, v cached) {
+	if c.curBytes+len(v.data) > c.half && len(c.cur) > 0 {
+		c.old, c.cur, c.curBytes = c.cur, make(map[cacheKey]cached, len(c.cur)), 0
 	}
+	c.cur[k] = v
+	c.curBytes += len(v.data)
 }

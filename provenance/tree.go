@@ -1,6 +1,7 @@
 package provenance
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -41,23 +42,39 @@ type treeEntry struct {
 	hash plumbing.Hash
 }
 
+// rawEntry is a tree entry whose name still points into the tree's bytes;
+// parsing and diffing look at every entry but need few names as strings.
+type rawEntry struct {
+	name []byte
+	kind entryKind
+	hash plumbing.Hash
+}
+
+func (e rawEntry) entry() treeEntry {
+	return treeEntry{name: string(e.name), kind: e.kind, hash: e.hash}
+}
+
 var errMalformedTree = errors.New("malformed tree")
 
 // tree is a validated raw tree object. Entries are decoded on the fly while
 // iterating: a parsed copy of every entry would cost more memory than the
-// object itself, and a walk reads tens of thousands of trees.
+// object itself, and a walk reads tens of thousands of trees. raw is shared
+// with the object reader's cache and never modified.
 type tree struct {
-	raw string
+	raw []byte
 }
 
 // parseTree checks a raw tree object strictly: only the modes Git writes,
 // names that are one path segment (no "/", ".", "..", ".git"), no duplicate
 // names, and Git's sort order. Anything else is a crafted object: ambiguous
 // trees could make gitgate judge different files than a checkout shows.
+// Every tree a verification reads passes through here once (the verifier
+// caches parsed trees), so the loop is kept tight and allocates nothing. The
+// tree keeps raw, which the caller must not modify afterwards.
 func parseTree(raw []byte) (tree, error) {
-	t := tree{raw: string(raw)}
+	t := tree{raw: raw}
 	it := t.iter()
-	var prev treeEntry
+	var prev rawEntry
 	for first := true; ; first = false {
 		e, ok, err := it.decode()
 		if err != nil {
@@ -70,10 +87,10 @@ func parseTree(raw []byte) (tree, error) {
 			return tree{}, err
 		}
 		if !first {
-			if prev.name == e.name {
-				return tree{}, fmt.Errorf("%w: duplicate entry %q", errMalformedTree, e.name)
-			}
-			if compareEntries(prev, e) >= 0 {
+			if same := bytes.Equal(prev.name, e.name); same || compareRaw(prev, e) >= 0 {
+				if same {
+					return tree{}, fmt.Errorf("%w: duplicate entry %q", errMalformedTree, e.name)
+				}
 				return tree{}, fmt.Errorf("%w: entries out of order at %q", errMalformedTree, e.name)
 			}
 		}
@@ -83,7 +100,7 @@ func parseTree(raw []byte) (tree, error) {
 
 // treeIter walks the entries of a tree in order.
 type treeIter struct {
-	rest string
+	rest []byte
 }
 
 func (t tree) iter() treeIter { return treeIter{rest: t.raw} }
@@ -91,35 +108,44 @@ func (t tree) iter() treeIter { return treeIter{rest: t.raw} }
 // next returns the next entry of a validated tree.
 func (it *treeIter) next() (treeEntry, bool) {
 	e, ok, err := it.decode()
+	if !ok || err != nil {
+		return treeEntry{}, false
+	}
+	return e.entry(), true
+}
+
+// nextRaw is next without converting the name.
+func (it *treeIter) nextRaw() (rawEntry, bool) {
+	e, ok, err := it.decode()
 	return e, ok && err == nil
 }
 
-// decode reads one entry; names are substrings of the tree, not copies.
-func (it *treeIter) decode() (treeEntry, bool, error) {
+// decode reads one entry; its name points into the tree.
+func (it *treeIter) decode() (rawEntry, bool, error) {
 	data := it.rest
-	if data == "" {
-		return treeEntry{}, false, nil
+	if len(data) == 0 {
+		return rawEntry{}, false, nil
 	}
-	sp := strings.IndexByte(data, ' ')
+	sp := bytes.IndexByte(data, ' ')
 	if sp <= 0 {
-		return treeEntry{}, false, fmt.Errorf("%w: entry without a mode", errMalformedTree)
+		return rawEntry{}, false, fmt.Errorf("%w: entry without a mode", errMalformedTree)
 	}
 	kind, ok := modeKind(data[:sp])
 	if !ok {
-		return treeEntry{}, false, fmt.Errorf("%w: unknown mode %q", errMalformedTree, data[:sp])
+		return rawEntry{}, false, fmt.Errorf("%w: unknown mode %q", errMalformedTree, data[:sp])
 	}
 	data = data[sp+1:]
-	nul := strings.IndexByte(data, 0)
+	nul := bytes.IndexByte(data, 0)
 	if nul < 0 {
-		return treeEntry{}, false, fmt.Errorf("%w: entry name without terminator", errMalformedTree)
+		return rawEntry{}, false, fmt.Errorf("%w: entry name without terminator", errMalformedTree)
 	}
-	e := treeEntry{name: data[:nul], kind: kind}
+	e := rawEntry{name: data[:nul], kind: kind}
 	data = data[nul+1:]
-	if len(data) < 20 {
-		return treeEntry{}, false, fmt.Errorf("%w: truncated object name for %q", errMalformedTree, e.name)
+	if len(data) < len(e.hash) {
+		return rawEntry{}, false, fmt.Errorf("%w: truncated object name for %q", errMalformedTree, e.name)
 	}
-	copy(e.hash[:], data[:20])
-	it.rest = data[20:]
+	copy(e.hash[:], data)
+	it.rest = data[len(e.hash):]
 	return e, true, nil
 }
 
@@ -133,8 +159,8 @@ func (t tree) entries() []treeEntry {
 	return out
 }
 
-func modeKind(mode string) (entryKind, bool) {
-	switch mode {
+func modeKind(mode []byte) (entryKind, bool) {
+	switch string(mode) {
 	case "100644", "100664": // 100664 was written by early Git versions
 		return kindFile, true
 	case "100755":
@@ -149,15 +175,20 @@ func modeKind(mode string) (entryKind, bool) {
 	return 0, false
 }
 
-func checkEntryName(name string) error {
-	switch {
-	case name == "":
+func checkEntryName[S ~string | ~[]byte](name S) error {
+	switch len(name) {
+	case 0:
 		return fmt.Errorf("%w: empty entry name", errMalformedTree)
-	case name == "." || name == "..":
-		return fmt.Errorf("%w: entry named %q", errMalformedTree, name)
-	case strings.EqualFold(name, ".git"):
-		return fmt.Errorf("%w: entry named %q", errMalformedTree, name)
-	case strings.ContainsRune(name, '/'):
+	case 1, 2:
+		if string(name) == "." || string(name) == ".." {
+			return fmt.Errorf("%w: entry named %q", errMalformedTree, name)
+		}
+	case 4:
+		if strings.EqualFold(string(name), ".git") {
+			return fmt.Errorf("%w: entry named %q", errMalformedTree, name)
+		}
+	}
+	if strings.IndexByte(string(name), '/') >= 0 {
 		return fmt.Errorf("%w: entry name %q holds a slash", errMalformedTree, name)
 	}
 	return nil
@@ -166,12 +197,25 @@ func checkEntryName(name string) error {
 // compareEntries orders entries as Git does: by name, where a tree's name is
 // compared as if it ended in "/".
 func compareEntries(a, b treeEntry) int {
-	an, bn := a.name, b.name
-	n := min(len(an), len(bn))
-	if c := strings.Compare(an[:n], bn[:n]); c != 0 {
+	n := min(len(a.name), len(b.name))
+	if c := strings.Compare(a.name[:n], b.name[:n]); c != 0 {
 		return c
 	}
-	ac, bc := nextByte(a, n), nextByte(b, n)
+	return compareTails(a.name, b.name, a.kind, b.kind, n)
+}
+
+// compareRaw is compareEntries for raw entries.
+func compareRaw(a, b rawEntry) int {
+	n := min(len(a.name), len(b.name))
+	if c := bytes.Compare(a.name[:n], b.name[:n]); c != 0 {
+		return c
+	}
+	return compareTails(a.name, b.name, a.kind, b.kind, n)
+}
+
+// compareTails compares two names that agree on their first n bytes.
+func compareTails[S ~string | ~[]byte](an, bn S, ak, bk entryKind, n int) int {
+	ac, bc := nextByte(an, ak, n), nextByte(bn, bk, n)
 	switch {
 	case ac < bc:
 		return -1
@@ -183,11 +227,11 @@ func compareEntries(a, b treeEntry) int {
 
 // nextByte is the byte after position n of an entry's sort key: the name's
 // byte, "/" past the end of a tree's name, or 0 past the end of another name.
-func nextByte(e treeEntry, n int) byte {
-	if n < len(e.name) {
-		return e.name[n]
+func nextByte[S ~string | ~[]byte](name S, kind entryKind, n int) byte {
+	if n < len(name) {
+		return name[n]
 	}
-	if e.kind == kindTree {
+	if kind == kindTree {
 		return '/'
 	}
 	return 0
@@ -223,9 +267,27 @@ func diffInto(r treeReader, a, b plumbing.Hash, prefix string, out *[]string) er
 		return err
 	}
 	ia, ib := ta.iter(), tb.iter()
-	x, okx := ia.next()
-	y, oky := ib.next()
-	for okx || oky {
+	var x, y rawEntry
+	var okx, oky bool
+	needX, needY := true, true
+	for {
+		if needX && needY {
+			// Two versions of a folder usually differ in one entry or
+			// a few: skip the entries they share byte for byte without
+			// decoding them.
+			skipShared(&ia, &ib)
+		}
+		if needX {
+			x, okx = ia.nextRaw()
+			needX = false
+		}
+		if needY {
+			y, oky = ib.nextRaw()
+			needY = false
+		}
+		if !okx && !oky {
+			return nil
+		}
 		var c int
 		switch {
 		case !okx:
@@ -233,34 +295,47 @@ func diffInto(r treeReader, a, b plumbing.Hash, prefix string, out *[]string) er
 		case !oky:
 			c = -1
 		default:
-			c = compareEntries(x, y)
+			c = compareRaw(x, y)
 		}
 		switch {
 		case c < 0: // only in a: added
-			if err := listAll(r, x, prefix, out); err != nil {
+			if err := listAll(r, x.entry(), prefix, out); err != nil {
 				return err
 			}
-			x, okx = ia.next()
+			needX = true
 		case c > 0: // only in b: deleted
-			if err := listAll(r, y, prefix, out); err != nil {
+			if err := listAll(r, y.entry(), prefix, out); err != nil {
 				return err
 			}
-			y, oky = ib.next()
+			needY = true
 		default:
 			switch {
 			case x.hash == y.hash && x.kind == y.kind:
 			case x.kind == kindTree && y.kind == kindTree:
-				if err := diffInto(r, x.hash, y.hash, prefix+x.name+"/", out); err != nil {
+				if err := diffInto(r, x.hash, y.hash, prefix+string(x.name)+"/", out); err != nil {
 					return err
 				}
 			default:
-				*out = append(*out, prefix+x.name)
+				*out = append(*out, prefix+string(x.name))
 			}
-			x, okx = ia.next()
-			y, oky = ib.next()
+			needX, needY = true, true
 		}
 	}
-	return nil
+}
+
+// skipShared advances both iterators of validated trees past their common
+// leading entries. An entry is "mode name\0" and a 20-byte hash, so when the
+// bytes of a's next entry start b's remainder, b's next entry is that same
+// entry (same mode, name and hash).
+func skipShared(a, b *treeIter) {
+	for len(a.rest) > 0 {
+		nul := bytes.IndexByte(a.rest, 0)
+		n := nul + 1 + len(plumbing.ZeroHash)
+		if nul < 0 || n > len(a.rest) || n > len(b.rest) || !bytes.Equal(a.rest[:n], b.rest[:n]) {
+			return
+		}
+		a.rest, b.rest = a.rest[n:], b.rest[n:]
+	}
 }
 
 func readTreeOrEmpty(r treeReader, h plumbing.Hash) (tree, error) {
@@ -281,7 +356,7 @@ func listAll(r treeReader, e treeEntry, prefix string, out *[]string) error {
 		return err
 	}
 	sub := prefix + e.name + "/"
-	if t.raw == "" {
+	if len(t.raw) == 0 {
 		// An empty tree cannot be checked out, but it is still a change.
 		*out = append(*out, prefix+e.name)
 	}

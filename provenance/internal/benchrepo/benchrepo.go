@@ -129,7 +129,14 @@ func Generate(ctx context.Context, opts Options) (*Repo, error) {
 		}
 	}
 	r.Head = head.String()
-	if err := writeRepository(opts.Dir, mem, head); err != nil {
+	// When git repacks afterwards it computes its own deltas, so the
+	// initial pack is written without a delta search (go-git's search
+	// took most of the generation time).
+	window := uint(10)
+	if opts.Repack {
+		window = 0
+	}
+	if err := writeRepository(opts.Dir, mem, head, window); err != nil {
 		return nil, err
 	}
 	if opts.Repack {
@@ -323,8 +330,9 @@ func writeObject(w objectWriter, t plumbing.ObjectType, data []byte) (plumbing.H
 }
 
 // writeRepository initializes a bare repository at dir and stores every
-// object of mem in one packfile (with deltas, as git gc would), main at head.
-func writeRepository(dir string, mem *memory.Storage, head plumbing.Hash) error {
+// object of mem in one packfile, main at head; a delta window of 0 writes
+// every object whole, otherwise deltas are searched as git gc would.
+func writeRepository(dir string, mem *memory.Storage, head plumbing.Hash, window uint) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
 		return fmt.Errorf("benchrepo: %w", err)
 	}
@@ -345,7 +353,7 @@ func writeRepository(dir string, mem *memory.Storage, head plumbing.Hash) error 
 	if err != nil {
 		return fmt.Errorf("benchrepo: %w", err)
 	}
-	if _, err := packfile.NewEncoder(pw, mem, false).Encode(hashes, 10); err != nil {
+	if _, err := packfile.NewEncoder(pw, mem, false).Encode(hashes, window); err != nil {
 		_ = pw.Close()
 		return fmt.Errorf("benchrepo: pack: %w", err)
 	}
