@@ -46,6 +46,7 @@ type editor struct {
 // not gitgate, or nil. Entries of the status subresource are skipped:
 // status is never drift, and controllers write it all the time. Entries
 // without a time count as oldest; among equal times the later entry wins.
+// An entry without a manager names nobody and is skipped.
 func editorOf(obj map[string]any) *editor {
 	md, _ := obj["metadata"].(map[string]any)
 	entries, _ := md["managedFields"].([]any)
@@ -57,7 +58,7 @@ func editorOf(obj map[string]any) *editor {
 		}
 		manager, _ := e["manager"].(string)
 		sub, _ := e["subresource"].(string)
-		if manager == fieldManager || sub == "status" {
+		if manager == "" || manager == fieldManager || sub == "status" {
 			continue
 		}
 		op, _ := e["operation"].(string)
