@@ -99,7 +99,8 @@ may hold, so "apps" sorts before "apps.example.com" as in a comparison of the
 {{/*
 The webhooks of one configuration. Arguments (a dict): root (the top
 context), kind ("validate" or "mutate"). One webhook per scope that has
-resources, as webhook/config's Scope.Validating and Scope.Mutating build them.
+resources (and the validating cluster-scoped one always), as webhook/config's
+Scope.Validating and Scope.Mutating build them.
 */}}
 {{- define "gitgate.webhooks" -}}
 {{- $root := .root -}}
@@ -112,10 +113,16 @@ resources, as webhook/config's Scope.Validating and Scope.Mutating build them.
 {{- if $resources.namespaced -}}
 {{- $parts = append $parts (dict "name" (printf "namespaced.%s.gitgate.dev" .kind) "scope" "Namespaced" "resources" $resources.namespaced) -}}
 {{- end -}}
-{{- if $resources.cluster -}}
+{{- /*
+The validating configuration always has the cluster-scoped webhook: it
+carries the rule for GitSource status (config.SourceStatusRule), which holds
+each source's rollback ledger and which only gitgate's own service account
+may write, whatever the managed resources are.
+*/ -}}
+{{- if or $resources.cluster $validate -}}
 {{- $parts = append $parts (dict "name" (printf "cluster.%s.gitgate.dev" .kind) "scope" "Cluster" "resources" $resources.cluster) -}}
 {{- end -}}
-{{- /* No resources, no webhooks (the key left out, as webhook/config does). */ -}}
+{{- /* No webhooks, no key (as webhook/config leaves it out). */ -}}
 {{- if $parts }}
 webhooks:
 {{- range $part := $parts }}
@@ -153,6 +160,14 @@ webhooks:
           {{- end }}
           {{- end }}
         scope: {{ $part.scope }}
+      {{- end }}
+      {{- if and $validate (eq $part.scope "Cluster") }}
+      - apiGroups: ["gitgate.dev"]
+        apiVersions: ["*"]
+        operations: ["UPDATE"]
+        resources:
+          - gitsources/status
+        scope: Cluster
       {{- end }}
 {{- end }}
 {{- end }}
