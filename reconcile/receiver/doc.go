@@ -22,8 +22,9 @@
 // 401 for a missing, malformed or wrong signature or token (nothing is
 // triggered); 404 for a path that is not /hook/<name> with a valid name, an
 // unknown source or one without a receiver; 405 for anything but POST; 413
-// for a body over the cap; 400 for a body that could not be read; 500 when
-// the source's receiver cannot be looked up (a missing Secret, say).
+// for a body over the cap; 400 when the sender hung up or its body could
+// not be read; 500 when the source's receiver cannot be looked up (a
+// missing Secret, say) or is misconfigured (an empty secret).
 //
 // # What it trusts
 //
