@@ -179,3 +179,30 @@ webhooks:
 cert-manager.io/inject-ca-from: {{ printf "%s/%s" .Release.Namespace (include "gitgate.fullname" .) }}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Seconds in a Go duration string ("25s", "1m30s", "1500ms"), as a float.
+*/}}
+{{- define "gitgate.seconds" -}}
+{{- $units := dict "ns" 0.000000001 "us" 0.000001 "µs" 0.000001 "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 -}}
+{{- $total := 0.0 -}}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h)" . -1 -}}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" . -}}
+{{- $total = addf $total (mulf (float64 $number) (get $units (trimPrefix $number .))) -}}
+{{- end -}}
+{{- $total -}}
+{{- end -}}
+
+{{/*
+Checks across values that gitgate serve would otherwise refuse at start (a
+crash-looping release) or that would cut its shutdown short.
+*/}}
+{{- define "gitgate.validate" -}}
+{{- $shutdown := include "gitgate.seconds" .Values.server.shutdownTimeout | float64 -}}
+{{- if le $shutdown (float64 .Values.webhook.timeoutSeconds) -}}
+{{- fail (printf "server.shutdownTimeout (%s) must be longer than webhook.timeoutSeconds (%ds): admission requests in flight get that long to finish" .Values.server.shutdownTimeout (int .Values.webhook.timeoutSeconds)) -}}
+{{- end -}}
+{{- if le (float64 .Values.terminationGracePeriodSeconds) $shutdown -}}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be longer than server.shutdownTimeout (%s), or the kubelet kills gitgate before it has drained" (int .Values.terminationGracePeriodSeconds) .Values.server.shutdownTimeout) -}}
+{{- end -}}
+{{- end -}}

@@ -85,6 +85,14 @@ func TestValuesRefused(t *testing.T) {
 		{"root source with a short trust root", map[string]any{"rootSource": map[string]any{
 			"enabled": true, "spec": map[string]any{"url": "https://git.example/r.git", "trustRoot": "abc123"},
 		}}, "/rootSource/spec/trustRoot"},
+		{"shutdown no longer than the admission timeout", map[string]any{"webhook": map[string]any{"timeoutSeconds": 30}},
+			"server.shutdownTimeout (25s) must be longer than webhook.timeoutSeconds (30s)"},
+		{"shutdown in minutes no longer than the admission timeout", map[string]any{
+			"webhook": map[string]any{"timeoutSeconds": 30}, "server": map[string]any{"shutdownTimeout": "0m30s"},
+		}, "server.shutdownTimeout (0m30s) must be longer"},
+		{"grace period shorter than the shutdown", map[string]any{
+			"server": map[string]any{"shutdownTimeout": "1m30s"}, "terminationGracePeriodSeconds": 90,
+		}, "terminationGracePeriodSeconds (90) must be longer than server.shutdownTimeout (1m30s)"},
 		{"root source name too long", map[string]any{"rootSource": map[string]any{
 			"enabled": true, "name": strings.Repeat("a", 64), "spec": map[string]any{"url": "https://git.example/r.git", "trustRoot": sha},
 		}}, "/rootSource/name"},
