@@ -69,6 +69,7 @@ func NewRootCommand(s Streams) *cobra.Command {
 		newCheckCommand(s),
 		newTestCommand(s),
 		newVerifyCommand(s),
+		newServeCommand(s),
 	)
 	return root
 }
