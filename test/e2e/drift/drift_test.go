@@ -10,7 +10,7 @@ import (
 // TestRevert: a changed replica count, a deleted managed ConfigMap and an
 // added container, each made by another field manager, are put back.
 func TestRevert(t *testing.T) {
-	const ns, source = "drift-revert", "revert-src"
+	ns, source := uniqueNamespace("drift-revert"), "revert-src"
 	web := deployment(ns, source, "web", 2, "web")
 	cfg := configMap(ns, source, "web-config")
 	s := newSuite(t, ns, source, drift.Revert, web, cfg)
@@ -82,7 +82,7 @@ func TestRevert(t *testing.T) {
 // TestDetect: the same edits in detect mode are reported and counted, and
 // nothing is written.
 func TestDetect(t *testing.T) {
-	const ns, source = "drift-detect", "detect-src"
+	ns, source := uniqueNamespace("drift-detect"), "detect-src"
 	web := deployment(ns, source, "web", 2, "web")
 	api := deployment(ns, source, "api", 1, "api")
 	cfg := configMap(ns, source, "web-config")
@@ -123,7 +123,7 @@ func TestDetect(t *testing.T) {
 // TestForgetStopsWatches: untracking the last source that needs a kind
 // closes its watch on the API server.
 func TestForgetStopsWatches(t *testing.T) {
-	const ns, source = "drift-forget", "forget-src"
+	ns, source := uniqueNamespace("drift-forget"), "forget-src"
 	web := deployment(ns, source, "web", 1, "web")
 	cfg := configMap(ns, source, "web-config")
 	s := newSuite(t, ns, source, drift.Revert, web, cfg)

@@ -147,6 +147,17 @@ func configMap(ns, source, name string) *unstructured.Unstructured {
 	}}
 }
 
+// namespaces counts the namespaces made by this process: envtest runs no
+// namespace controller, so a deleted namespace stays Terminating and its
+// name cannot be used again by -count or a benchmark's repeated runs.
+var namespaces atomic.Int64
+
+// uniqueNamespace returns a namespace name no earlier test of this
+// process used.
+func uniqueNamespace(base string) string {
+	return fmt.Sprintf("%s-%d", base, namespaces.Add(1))
+}
+
 // newSuite creates namespace ns, applies objs as gitgate and starts a
 // Watcher tracking them as source in mode. The Watcher stops, and the
 // namespace goes, when the test ends.
