@@ -327,9 +327,12 @@ var steps = []struct {
 
 func (r *Reconciler) sync(ctx context.Context, s *syncRun) error {
 	defer s.close()
+	log := logr.FromContextOrDiscard(ctx)
 	for _, step := range steps {
-		if err := step.run(r, ctx, s); err != nil {
-			logr.FromContextOrDiscard(ctx).V(1).Info("sync step failed", "step", step.name, "error", err.Error())
+		start := time.Now()
+		err := step.run(r, ctx, s)
+		log.V(1).Info("sync step", "step", step.name, "duration", time.Since(start).String(), "ok", err == nil)
+		if err != nil {
 			return err
 		}
 	}

@@ -30,9 +30,11 @@ const (
 // finish records the outcome of a sync: metrics on every replica; status
 // and Events on the leader. It is the only place that ends a sync.
 func (r *Reconciler) finish(ctx context.Context, s *syncRun, err error) (ctrl.Result, error) {
-	if ctx.Err() != nil {
-		// Shutting down: the next process syncs again.
+	select {
+	case <-ctx.Done():
+		// Shutting down: nothing to record; the next process syncs again.
 		return ctrl.Result{}, nil
+	default:
 	}
 	interval := intervalOf(s.gs)
 	s.st.gen = s.gs.Generation
@@ -55,6 +57,8 @@ func (r *Reconciler) finish(ctx context.Context, s *syncRun, err error) (ctrl.Re
 	base := s.gs.DeepCopy()
 	r.setStatus(s.gs, s, err)
 	if perr := r.patchStatus(ctx, base, s.gs); perr != nil {
+		// The retry must sync again to know what to write.
+		s.st.setForce()
 		return ctrl.Result{}, perr
 	}
 	return ctrl.Result{RequeueAfter: interval}, nil
