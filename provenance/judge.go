@@ -16,7 +16,39 @@ import (
 // evaluate judges commit h of a first-parent chain by the trust policy of its
 // first parent (DESIGN.md §2). Failures are verdicts; only a repository that
 // cannot be read (missing objects) or an ended context is an error.
-func (v *Verifier) evaluate(ctx context.Context, repo *Repository, it judgeItem) (CommitResult, error) {
+//
+// The Ed25519 equation of a non-merge commit's signature may be left to
+// batch: the verdict returned then assumes the signature holds, and stands
+// only if the Pending's Err is nil after the batch is checked; otherwise the
+// commit fails with that error as its reason. Every other check comes after
+// the signature's in the order below and cannot fail the commit
+// differently, so this is the verdict evaluating in order would give.
+// Merges check their signature at once: what follows it (the commits they
+// bring in) may read objects that a failed signature would never have
+// asked for.
+func (v *Verifier) evaluate(ctx context.Context, repo *Repository, it judgeItem, batch *signature.Batch) (CommitResult, signature.Pending, error) {
+	var pending signature.Pending
+	res, err := v.evaluateInOrder(ctx, repo, it, func(c *signature.Commit, pol *trust.Policy) (signature.Verified, error) {
+		if len(c.Parents) != 1 || batch == nil {
+			return v.verifySignature(c, pol)
+		}
+		if len(c.Signature) == 0 {
+			return signature.Verified{}, signature.ErrUnsigned
+		}
+		ver, p, err := pol.Keys().VerifyDeferred(c.Payload, c.Signature, v.now(), batch)
+		pending = p
+		return ver, err
+	})
+	if err != nil {
+		return res, signature.Pending{}, err
+	}
+	// pending is set only when the signature was left to the batch and
+	// everything before it passed.
+	return res, pending, nil
+}
+
+// evaluateInOrder is evaluate with the signature check made by verify.
+func (v *Verifier) evaluateInOrder(ctx context.Context, repo *Repository, it judgeItem, verify func(*signature.Commit, *trust.Policy) (signature.Verified, error)) (CommitResult, error) {
 	h := it.h
 	res := CommitResult{SHA: h.String(), Signers: []Signer{}}
 	fail := func(reason string) (CommitResult, error) {
@@ -52,7 +84,7 @@ func (v *Verifier) evaluate(ctx context.Context, repo *Repository, it judgeItem)
 	if err != nil {
 		return v.readFailure(repo, &res, err)
 	}
-	signer, err := v.verifySignature(c, pol.policy)
+	signer, err := verify(c, pol.policy)
 	if err != nil {
 		return fail(err.Error())
 	}

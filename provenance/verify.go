@@ -307,21 +307,25 @@ type judgeItem struct {
 	c, p1 *signature.Commit
 }
 
-// judgeAll judges commits in parallel, keeping their order.
+// judgeAll judges commits in parallel, keeping their order. Each worker
+// leaves the Ed25519 signature equations of the commits it judges to a
+// signature.Batch and checks them together at the end (see
+// signature.Batch: one check of many signatures costs a fraction of
+// checking each), then settles the verdicts.
 func (v *Verifier) judgeAll(ctx context.Context, repo *Repository, items []judgeItem) ([]CommitResult, error) {
 	results := make([]CommitResult, len(items))
 	workers := min(v.workers, len(items))
 	if workers <= 1 {
+		var j batchJudge
 		for i, it := range items {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			r, err := v.judge(ctx, repo, it)
-			if err != nil {
+			if err := j.judge(ctx, v, repo, it, &results[i]); err != nil {
 				return nil, err
 			}
-			results[i] = r
 		}
+		j.settle(v)
 		return results, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -334,13 +338,14 @@ func (v *Verifier) judgeAll(ctx context.Context, repo *Repository, items []judge
 	)
 	for range workers {
 		wg.Go(func() {
+			var j batchJudge
 			for i := range next {
-				r, err := v.judge(ctx, repo, items[i])
-				if err != nil {
+				if err := j.judge(ctx, v, repo, items[i], &results[i]); err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
-					continue
 				}
-				results[i] = r
+			}
+			if ctx.Err() == nil {
+				j.settle(v)
 			}
 		})
 	}
@@ -363,17 +368,53 @@ feed:
 	return results, nil
 }
 
-// judge returns the verdict on a commit, from the cache when known.
-func (v *Verifier) judge(ctx context.Context, repo *Repository, it judgeItem) (CommitResult, error) {
+// batchJudge is one worker's share of judgeAll: the commits it judged
+// whose verdicts wait for their signature equations, and the batch that
+// holds those equations.
+type batchJudge struct {
+	batch signature.Batch
+	open  []openVerdict
+}
+
+// openVerdict is a verdict to settle: it stands if the signature holds.
+type openVerdict struct {
+	h       plumbing.Hash
+	res     *CommitResult
+	pending signature.Pending
+}
+
+// judge sets *res to the verdict on a commit, from the cache when known;
+// a verdict that waits for its signature is settled by settle.
+func (j *batchJudge) judge(ctx context.Context, v *Verifier, repo *Repository, it judgeItem, res *CommitResult) error {
 	if r, ok := v.verdicts.get(it.h); ok {
-		return r, nil
+		*res = r
+		return nil
 	}
-	r, err := v.evaluate(ctx, repo, it)
+	r, pending, err := v.evaluate(ctx, repo, it, &j.batch)
 	if err != nil {
-		return CommitResult{}, err
+		return err
+	}
+	*res = r
+	if pending.Deferred() {
+		j.open = append(j.open, openVerdict{h: it.h, res: res, pending: pending})
+		return nil
 	}
 	v.verdicts.put(it.h, r)
-	return r, nil
+	return nil
+}
+
+// settle checks the batch and completes the open verdicts: a commit whose
+// signature does not hold fails with the signature's reason, exactly as
+// evaluate fails it when it checks the signature at once.
+func (j *batchJudge) settle(v *Verifier) {
+	j.batch.Check()
+	for _, o := range j.open {
+		if err := o.pending.Err(); err != nil {
+			*o.res = CommitResult{SHA: o.res.SHA, Signers: []Signer{}, Reason: err.Error()}
+		}
+		v.verdicts.put(o.h, *o.res)
+	}
+	j.open = j.open[:0]
 }
 
 func (v *Verifier) rememberHead(root, head plumbing.Hash, mode Mode) {

@@ -82,22 +82,42 @@ func (r *KeyRing) Len() int { return r.n }
 // verification time (X.509 certificate validity; OpenPGP signature expiry).
 // It detects the format from the armor.
 func (r *KeyRing) Verify(payload, sig []byte, at time.Time) (Verified, error) {
+	var b Batch
+	v, p, err := r.VerifyDeferred(payload, sig, at, &b)
+	if err != nil || !p.Deferred() {
+		return v, err
+	}
+	b.Check()
+	if err := p.Err(); err != nil {
+		return Verified{}, err
+	}
+	return v, nil
+}
+
+// VerifyDeferred is Verify for many signatures at once: every check is
+// made except, for Ed25519 keys (SSH ssh-ed25519, OpenPGP EdDSA and
+// Ed25519), the final signature equation, which is added to b. Then the
+// returned Verified holds only if, after b.Check, the Pending's Err is nil;
+// an error returned here is final. Verdicts and reasons are those of
+// Verify (see Batch for how the batch decides).
+func (r *KeyRing) VerifyDeferred(payload, sig []byte, at time.Time, b *Batch) (Verified, Pending, error) {
 	if len(sig) == 0 {
-		return Verified{}, ErrUnsigned
+		return Verified{}, Pending{}, ErrUnsigned
 	}
 	typ, block, err := splitArmor(sig)
 	if err != nil {
-		return Verified{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return Verified{}, Pending{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	switch typ {
 	case armorSSH:
-		return r.verifySSH(payload, block)
+		return r.verifySSH(payload, block, b)
 	case armorOpenPGP:
-		return r.verifyOpenPGP(payload, block, at)
+		return r.verifyOpenPGP(payload, block, at, b)
 	case armorX509:
-		return r.verifyX509(payload, block, at)
+		v, err := r.verifyX509(payload, block, at)
+		return v, Pending{}, err
 	}
-	return Verified{}, fmt.Errorf("%w: unsupported signature armor %q", ErrMalformed, truncate([]byte(typ)))
+	return Verified{}, Pending{}, fmt.Errorf("%w: unsupported signature armor %q", ErrMalformed, truncate([]byte(typ)))
 }
 
 func checkSigner(signer string) error {

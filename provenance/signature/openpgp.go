@@ -13,6 +13,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgped25519 "github.com/ProtonMail/go-crypto/openpgp/ed25519"
+	"github.com/ProtonMail/go-crypto/openpgp/eddsa"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
@@ -74,37 +76,61 @@ func (r *KeyRing) AddOpenPGP(signer, armoredPublicKey string) error {
 	return nil
 }
 
-func (r *KeyRing) verifyOpenPGP(payload, block []byte, at time.Time) (Verified, error) {
+func (r *KeyRing) verifyOpenPGP(payload, block []byte, at time.Time, b *Batch) (Verified, Pending, error) {
 	sig, err := readOpenPGPSignature(block)
 	if err != nil {
-		return Verified{}, fmt.Errorf("%w: openpgp signature: %w", ErrMalformed, err)
+		return Verified{}, Pending{}, fmt.Errorf("%w: openpgp signature: %w", ErrMalformed, err)
 	}
 	keyID, err := issuerKeyID(sig)
 	if err != nil {
-		return Verified{}, fmt.Errorf("%w: openpgp signature: %w", ErrMalformed, err)
+		return Verified{}, Pending{}, fmt.Errorf("%w: openpgp signature: %w", ErrMalformed, err)
 	}
 	keys := r.pgp[keyID]
 	if len(keys) == 0 {
-		return Verified{}, fmt.Errorf("%w: openpgp key %016X is not in the trust policy", ErrUntrusted, keyID)
+		return Verified{}, Pending{}, fmt.Errorf("%w: openpgp key %016X is not in the trust policy", ErrUntrusted, keyID)
 	}
 	if err := checkOpenPGPSignature(sig); err != nil {
-		return Verified{}, fmt.Errorf("%w: openpgp signature by key %016X: %w", ErrInvalid, keyID, err)
+		return Verified{}, Pending{}, fmt.Errorf("%w: openpgp signature by key %016X: %w", ErrInvalid, keyID, err)
 	}
-	var lastErr error
+	candidates := make([]*pgpKey, 0, len(keys))
 	for _, k := range keys {
 		if sig.IssuerFingerprint != nil && !bytes.Equal(sig.IssuerFingerprint, k.key.PublicKey.Fingerprint) {
 			continue
 		}
-		if err := verifyWithKey(payload, sig, k, at); err != nil {
+		candidates = append(candidates, k)
+	}
+	invalid := func(err error) error {
+		return fmt.Errorf("%w: openpgp signature by key %016X: %w", ErrInvalid, keyID, err)
+	}
+	var lastErr error
+	for _, k := range candidates {
+		eq, err := verifyWithKey(payload, sig, k, at)
+		if err == nil && eq != nil {
+			if len(candidates) == 1 {
+				// The one key that can have made it: its verdict is
+				// the signature's, so the equation may wait for the
+				// batch.
+				check := eq.check
+				eq.check = func() error {
+					if err := check(); err != nil {
+						return invalid(err)
+					}
+					return nil
+				}
+				return Verified{Signer: k.signer, Format: OpenPGP, KeyID: k.id}, b.add(*eq), nil
+			}
+			err = eq.verifyNow()
+		}
+		if err != nil {
 			lastErr = err
 			continue
 		}
-		return Verified{Signer: k.signer, Format: OpenPGP, KeyID: k.id}, nil
+		return Verified{Signer: k.signer, Format: OpenPGP, KeyID: k.id}, Pending{}, nil
 	}
 	if lastErr == nil {
-		return Verified{}, fmt.Errorf("%w: openpgp key %X is not in the trust policy", ErrUntrusted, sig.IssuerFingerprint)
+		return Verified{}, Pending{}, fmt.Errorf("%w: openpgp key %X is not in the trust policy", ErrUntrusted, sig.IssuerFingerprint)
 	}
-	return Verified{}, fmt.Errorf("%w: openpgp signature by key %016X: %w", ErrInvalid, keyID, lastErr)
+	return Verified{}, Pending{}, invalid(lastErr)
 }
 
 // readOpenPGPSignature decodes the armor and insists on exactly one
@@ -171,27 +197,85 @@ func checkOpenPGPSignature(sig *packet.Signature) error {
 
 // verifyWithKey checks the signature with one candidate key and the key's
 // state when the signature was made: usable for signing, created before
-// the signature, not expired then, never revoked.
-func verifyWithKey(payload []byte, sig *packet.Signature, k *pgpKey, at time.Time) error {
+// the signature, not expired then, never revoked. For an Ed25519 key it
+// returns the signature equation unchecked (its check field is the whole
+// cryptographic check as go-crypto makes it); otherwise it checks.
+func verifyWithKey(payload []byte, sig *packet.Signature, k *pgpKey, at time.Time) (*edEntry, error) {
 	pub := k.key.PublicKey
 	if err := checkPGPKeyStrength(pub); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkPGPKeyState(k.key, sig.CreationTime); err != nil {
-		return err
+		return nil, err
 	}
 	if sig.SigExpired(at) {
-		return fmt.Errorf("signature expired")
+		return nil, fmt.Errorf("signature expired")
+	}
+	check := func() error {
+		h, err := sig.PrepareVerify()
+		if err != nil {
+			return err
+		}
+		h.Write(payload)
+		if err := pub.VerifySignature(h, sig); err != nil {
+			return fmt.Errorf("signature does not match the commit: %w", err)
+		}
+		return nil
+	}
+	if eq := ed25519Equation(payload, sig, pub); eq != nil {
+		eq.check = check
+		return eq, nil
+	}
+	return nil, check()
+}
+
+// ed25519Equation returns the Ed25519 equation go-crypto's VerifySignature
+// ends with for an EdDSA (legacy, curve Ed25519) or Ed25519 key, after the
+// same preliminary checks; nil when the signature is anything else or one
+// of those checks fails (the full check then runs and reports it). Version
+// 5 signatures are left to go-crypto, which changes them while verifying.
+func ed25519Equation(payload []byte, sig *packet.Signature, pub *packet.PublicKey) *edEntry {
+	if !pub.CanSign() || sig.Version == 5 || pub.PubKeyAlgo != sig.PubKeyAlgo {
+		return nil
+	}
+	var key, rs []byte
+	switch pub.PubKeyAlgo {
+	case packet.PubKeyAlgoEdDSA:
+		epk, ok := pub.PublicKey.(*eddsa.PublicKey)
+		if !ok || epk.GetCurve() == nil || epk.GetCurve().GetCurveName() != "ed25519" || sig.EdDSASigR == nil || sig.EdDSASigS == nil {
+			return nil
+		}
+		// R and S are MPIs without their leading zeros, restored as
+		// go-crypto does before it calls circl.
+		r, s := sig.EdDSASigR.Bytes(), sig.EdDSASigS.Bytes()
+		if len(r) > 32 || len(s) > 32 {
+			return nil
+		}
+		rs = make([]byte, 64)
+		copy(rs[32-len(r):32], r)
+		copy(rs[64-len(s):], s)
+		key = epk.X
+	case packet.PubKeyAlgoEd25519:
+		epk, ok := pub.PublicKey.(*pgped25519.PublicKey)
+		if !ok {
+			return nil
+		}
+		key, rs = epk.Point, sig.EdSig
+	default:
+		return nil
 	}
 	h, err := sig.PrepareVerify()
 	if err != nil {
-		return err
+		return nil
 	}
 	h.Write(payload)
-	if err := pub.VerifySignature(h, sig); err != nil {
-		return fmt.Errorf("signature does not match the commit: %w", err)
+	h.Write(sig.HashSuffix)
+	digest := h.Sum(nil)
+	if sig.Version >= 5 && (len(digest) < 2 || digest[0] != sig.HashTag[0] || digest[1] != sig.HashTag[1]) {
+		return nil
 	}
-	return nil
+	// circl refuses non-canonical keys, crypto/ed25519 does not.
+	return &edEntry{key: key, msg: digest, sig: rs, strictKey: true}
 }
 
 func checkPGPKeyStrength(pub *packet.PublicKey) error {

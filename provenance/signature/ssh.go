@@ -2,12 +2,13 @@ package signature
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/binary"
 	"encoding/pem"
 	"fmt"
-	"hash"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -24,6 +25,9 @@ type sshKey struct {
 	signer string
 	key    ssh.PublicKey
 	id     string // SHA256:... fingerprint
+	// ed25519 is the raw key of an ssh-ed25519 key, whose signature
+	// equations can go into a Batch; nil for other key types.
+	ed25519 ed25519.PublicKey
 }
 
 // AddSSH adds an SSH public key given as an authorized_keys line ("type
@@ -55,7 +59,13 @@ func (r *KeyRing) AddSSH(signer, authorizedKeyLine string) error {
 		}
 		return nil
 	}
-	r.ssh[wire] = &sshKey{signer: signer, key: key, id: id}
+	entry := &sshKey{signer: signer, key: key, id: id}
+	if ck, ok := key.(ssh.CryptoPublicKey); ok && key.Type() == ssh.KeyAlgoED25519 {
+		if pub, ok := ck.CryptoPublicKey().(ed25519.PublicKey); ok && len(pub) == ed25519.PublicKeySize {
+			entry.ed25519 = pub
+		}
+	}
+	r.ssh[wire] = entry
 	r.n++
 	return nil
 }
@@ -93,62 +103,142 @@ type sshSigBlob struct {
 	Signature string
 }
 
-// sshSignedData is what the key actually signs: the namespace and the
-// hash of the message, behind the magic preamble.
-type sshSignedData struct {
-	Namespace string
-	Reserved  string
-	Hash      string
-	Digest    string
-}
-
 var sshMagic = [6]byte{'S', 'S', 'H', 'S', 'I', 'G'}
 
-func (r *KeyRing) verifySSH(payload, block []byte) (Verified, error) {
+func (r *KeyRing) verifySSH(payload, block []byte, b *Batch) (Verified, Pending, error) {
 	p, rest := pem.Decode(block)
 	if p == nil || len(bytes.TrimSpace(rest)) > 0 {
-		return Verified{}, fmt.Errorf("%w: ssh signature: bad armor", ErrMalformed)
+		return Verified{}, Pending{}, fmt.Errorf("%w: ssh signature: bad armor", ErrMalformed)
 	}
 	var blob sshSigBlob
-	if err := ssh.Unmarshal(p.Bytes, &blob); err != nil {
-		return Verified{}, fmt.Errorf("%w: ssh signature: %w", ErrMalformed, err)
+	if !decodeSigBlob(p.Bytes, &blob) {
+		// The fast decoder refuses exactly what ssh.Unmarshal refuses;
+		// let it say why.
+		if err := ssh.Unmarshal(p.Bytes, &blob); err != nil {
+			return Verified{}, Pending{}, fmt.Errorf("%w: ssh signature: %w", ErrMalformed, err)
+		}
 	}
 	if blob.Magic != sshMagic || blob.Version != 1 {
-		return Verified{}, fmt.Errorf("%w: ssh signature: not an sshsig version 1 blob", ErrMalformed)
+		return Verified{}, Pending{}, fmt.Errorf("%w: ssh signature: not an sshsig version 1 blob", ErrMalformed)
 	}
 	var sig ssh.Signature
-	if err := ssh.Unmarshal([]byte(blob.Signature), &sig); err != nil {
-		return Verified{}, fmt.Errorf("%w: ssh signature: %w", ErrMalformed, err)
+	if !decodeSignature([]byte(blob.Signature), &sig) {
+		if err := ssh.Unmarshal([]byte(blob.Signature), &sig); err != nil {
+			return Verified{}, Pending{}, fmt.Errorf("%w: ssh signature: %w", ErrMalformed, err)
+		}
 	}
 	// The key is looked up by its wire bytes, so a trusted key is never
 	// parsed again here; an unknown one is parsed only to say what it is.
 	k, ok := r.ssh[blob.PublicKey]
 	if !ok {
-		return Verified{}, unknownSSHKey(blob.PublicKey)
+		return Verified{}, Pending{}, unknownSSHKey(blob.PublicKey)
 	}
 	if blob.Namespace != sshNamespace {
-		return Verified{}, fmt.Errorf("%w: ssh signature by %s is for namespace %q, not %q", ErrInvalid, k.id, truncate([]byte(blob.Namespace)), sshNamespace)
+		return Verified{}, Pending{}, fmt.Errorf("%w: ssh signature by %s is for namespace %q, not %q", ErrInvalid, k.id, truncate([]byte(blob.Namespace)), sshNamespace)
 	}
 	if k.key.Type() == ssh.KeyAlgoRSA && sig.Format != ssh.KeyAlgoRSASHA256 && sig.Format != ssh.KeyAlgoRSASHA512 {
-		return Verified{}, fmt.Errorf("%w: ssh signature by %s uses %q; rsa signatures must use rsa-sha2-256 or rsa-sha2-512", ErrInvalid, k.id, truncate([]byte(sig.Format)))
+		return Verified{}, Pending{}, fmt.Errorf("%w: ssh signature by %s uses %q; rsa signatures must use rsa-sha2-256 or rsa-sha2-512", ErrInvalid, k.id, truncate([]byte(sig.Format)))
 	}
-	var h hash.Hash
+	var digest []byte
 	switch blob.Hash {
 	case "sha256":
-		h = sha256.New()
+		sum := sha256.Sum256(payload)
+		digest = sum[:]
 	case "sha512":
-		h = sha512.New()
+		sum := sha512.Sum512(payload)
+		digest = sum[:]
 	default:
-		return Verified{}, fmt.Errorf("%w: ssh signature by %s uses hash %q (sha256 or sha512 required)", ErrInvalid, k.id, truncate([]byte(blob.Hash)))
+		return Verified{}, Pending{}, fmt.Errorf("%w: ssh signature by %s uses hash %q (sha256 or sha512 required)", ErrInvalid, k.id, truncate([]byte(blob.Hash)))
 	}
-	h.Write(payload)
-	signed := append(append(make([]byte, 0, 128), sshMagic[:]...), ssh.Marshal(sshSignedData{
-		Namespace: blob.Namespace, Hash: blob.Hash, Digest: string(h.Sum(nil)),
-	})...)
-	if err := k.key.Verify(signed, &sig); err != nil {
-		return Verified{}, fmt.Errorf("%w: ssh signature by %s does not match the commit: %w", ErrInvalid, k.id, err)
+	signed := sshSignedBytes(blob.Namespace, blob.Hash, digest)
+	check := func() error {
+		if err := k.key.Verify(signed, &sig); err != nil {
+			return fmt.Errorf("%w: ssh signature by %s does not match the commit: %w", ErrInvalid, k.id, err)
+		}
+		return nil
 	}
-	return Verified{Signer: k.signer, Format: SSH, KeyID: k.id}, nil
+	v := Verified{Signer: k.signer, Format: SSH, KeyID: k.id}
+	if k.ed25519 != nil && sig.Format == ssh.KeyAlgoED25519 {
+		// What x/crypto/ssh's ed25519 Verify does after these two checks
+		// (the format, the key size) is the Ed25519 equation itself.
+		return v, b.add(edEntry{key: k.ed25519, msg: signed, sig: sig.Blob, check: check}), nil
+	}
+	if err := check(); err != nil {
+		return Verified{}, Pending{}, err
+	}
+	return v, Pending{}, nil
+}
+
+// sshSignedBytes is the sshsig "signed data" (PROTOCOL.sshsig): the magic
+// preamble, then namespace, an empty reserved field, the hash name and the
+// message's digest as SSH strings; the same bytes ssh.Marshal writes for
+// sshSignedData.
+func sshSignedBytes(namespace, hashName string, digest []byte) []byte {
+	out := make([]byte, 0, len(sshMagic)+4*4+len(namespace)+len(hashName)+len(digest))
+	out = append(out, sshMagic[:]...)
+	out = appendSSHString(out, namespace)
+	out = appendSSHString(out, "")
+	out = appendSSHString(out, hashName)
+	return appendSSHString(out, string(digest))
+}
+
+func appendSSHString(out []byte, s string) []byte {
+	out = binary.BigEndian.AppendUint32(out, uint32(len(s))) //nolint:gosec // lengths come from parsed SSH strings or digests
+	return append(out, s...)
+}
+
+// decodeSigBlob decodes the sshsig wire format into blob, accepting
+// exactly what ssh.Unmarshal accepts for sshSigBlob (fixed-size magic,
+// uint32 version, five SSH strings, nothing after them); without its
+// reflection, which cost more than the rest of the parsing.
+func decodeSigBlob(data []byte, blob *sshSigBlob) bool {
+	if len(data) < len(blob.Magic)+4 {
+		return false
+	}
+	copy(blob.Magic[:], data)
+	blob.Version = binary.BigEndian.Uint32(data[len(blob.Magic):])
+	data = data[len(blob.Magic)+4:]
+	for _, dst := range []*string{&blob.PublicKey, &blob.Namespace, &blob.Reserved, &blob.Hash, &blob.Signature} {
+		v, rest, ok := cutSSHString(data)
+		if !ok {
+			return false
+		}
+		*dst, data = string(v), rest
+	}
+	return len(data) == 0
+}
+
+// decodeSignature decodes an SSH signature blob (format string, signature
+// string, anything after it kept as Rest) as ssh.Unmarshal does for
+// ssh.Signature.
+func decodeSignature(data []byte, sig *ssh.Signature) bool {
+	if len(data) == 0 {
+		return false
+	}
+	format, rest, ok := cutSSHString(data)
+	if !ok {
+		return false
+	}
+	blob, rest, ok := cutSSHString(rest)
+	if !ok {
+		return false
+	}
+	*sig = ssh.Signature{Format: string(format), Blob: blob, Rest: rest}
+	return true
+}
+
+// cutSSHString splits an SSH string (uint32 length, then the bytes) off
+// the front of data.
+func cutSSHString(data []byte) (v, rest []byte, ok bool) {
+	if len(data) < 4 {
+		return nil, nil, false
+	}
+	n := binary.BigEndian.Uint32(data)
+	data = data[4:]
+	if uint64(n) > uint64(len(data)) {
+		return nil, nil, false
+	}
+	return data[:n:n], data[n:], true
 }
 
 // unknownSSHKey explains a signature by a key the ring does not hold: a key
