@@ -1,6 +1,7 @@
 package e2ereconcile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,5 +125,48 @@ func TestDeleteSourceOrphans(t *testing.T) {
 	}
 	if _, ok := ctl.pub.get(name); ok {
 		t.Error("the deleted source was not withdrawn from the publisher")
+	}
+}
+
+// TestPruneAfterRestart: what left Git while no controller ran is pruned by
+// the next process, which has no earlier Index to compare with: the sweep
+// over every served kind finds it by label, a kind that left Git entirely
+// included. An object that only carries the label, without gitgate's field
+// manager having applied it, stays.
+func TestPruneAfterRestart(t *testing.T) {
+	c := newCluster(t)
+	const ns, name = "restart-prune", "restart-prune"
+	repo := newSignedRepo(t)
+	repo.WriteFile("namespace.yaml", fmt.Sprintf("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n", ns))
+	repo.WriteFile("apps/keep.yaml", configMapYAML(ns, "keep", "v1"))
+	repo.WriteFile("apps/gone.yaml", configMapYAML(ns, "gone", "v1"))
+	repo.WriteFile("apps/secret.yaml", fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: gone\n  namespace: %s\nstringData:\n  k: v\n", ns))
+	v1 := repo.Commit("v1", repo.alice)
+	ctl := c.startController(t, t.TempDir())
+	c.createSource(t, name, repo, nil)
+	c.waitSource(t, name, "v1 applied", appliedAt(v1))
+	ctl.stop(t)
+
+	// Labelled by someone else: not gitgate's to delete.
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "foreign", Namespace: ns, Labels: map[string]string{v1alpha1.SourceLabel: name}}}
+	if err := c.client.Create(t.Context(), foreign); err != nil {
+		t.Fatal(err)
+	}
+	repo.Remove("apps/gone.yaml")
+	repo.Remove("apps/secret.yaml") // the last Secret: the kind leaves Git
+	v2 := repo.Commit("v2", repo.alice)
+	c.startController(t, t.TempDir())
+	c.waitSource(t, name, "v2 applied", appliedAt(v2))
+	if c.exists(t, &corev1.ConfigMap{}, ns, "gone") {
+		t.Error("a ConfigMap removed from Git while the controller was down was not pruned")
+	}
+	if c.exists(t, &corev1.Secret{}, ns, "gone") {
+		t.Error("a Secret, of a kind that left Git, was not pruned after the restart")
+	}
+	if !c.exists(t, &corev1.ConfigMap{}, ns, "keep") {
+		t.Error("a ConfigMap still in Git was deleted")
+	}
+	if !c.exists(t, &corev1.ConfigMap{}, ns, "foreign") {
+		t.Error("an object gitgate never applied was pruned for carrying the label")
 	}
 }
