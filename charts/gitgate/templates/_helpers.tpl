@@ -202,6 +202,14 @@ crash-looping release) or that would cut its shutdown short.
 {{- if le $shutdown (float64 .Values.webhook.timeoutSeconds) -}}
 {{- fail (printf "server.shutdownTimeout (%s) must be longer than webhook.timeoutSeconds (%ds): admission requests in flight get that long to finish" .Values.server.shutdownTimeout (int .Values.webhook.timeoutSeconds)) -}}
 {{- end -}}
+{{- if and (not .Values.server.leaderElection) (gt (int .Values.replicas) 1) -}}
+{{- fail (printf "server.leaderElection is off with %d replicas: every replica would apply and revert drift at once; turn it on or run one replica" (int .Values.replicas)) -}}
+{{- end -}}
+{{- with .Values.podDisruptionBudget -}}
+{{- if and .enabled (kindIs "float64" .minAvailable) (ge (int .minAvailable) (int $.Values.replicas)) -}}
+{{- fail (printf "podDisruptionBudget.minAvailable (%d) must be below replicas (%d), or no replica can ever be evicted and node drains hang" (int .minAvailable) (int $.Values.replicas)) -}}
+{{- end -}}
+{{- end -}}
 {{- if le (float64 .Values.terminationGracePeriodSeconds) $shutdown -}}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must be longer than server.shutdownTimeout (%s), or the kubelet kills gitgate before it has drained" (int .Values.terminationGracePeriodSeconds) .Values.server.shutdownTimeout) -}}
 {{- end -}}

@@ -93,6 +93,10 @@ func TestValuesRefused(t *testing.T) {
 		{"grace period shorter than the shutdown", map[string]any{
 			"server": map[string]any{"shutdownTimeout": "1m30s"}, "terminationGracePeriodSeconds": 90,
 		}, "terminationGracePeriodSeconds (90) must be longer than server.shutdownTimeout (1m30s)"},
+		{"several replicas without leader election", map[string]any{"server": map[string]any{"leaderElection": false}},
+			"server.leaderElection is off with 3 replicas"},
+		{"disruption budget that blocks every eviction", map[string]any{"replicas": 1},
+			"podDisruptionBudget.minAvailable (1) must be below replicas (1)"},
 		{"root source name too long", map[string]any{"rootSource": map[string]any{
 			"enabled": true, "name": strings.Repeat("a", 64), "spec": map[string]any{"url": "https://git.example/r.git", "trustRoot": sha},
 		}}, "/rootSource/name"},

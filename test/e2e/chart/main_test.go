@@ -31,14 +31,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	"gitgate.dev/gitgate/test/e2e/testenv"
 )
 
 func TestMain(m *testing.M) {
+	// envtest logs through controller-runtime's logger; without one set,
+	// controller-runtime prints a warning with a stack trace on a slow start.
+	ctrllog.SetLogger(logr.Discard())
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "chart: %v\n", err)
