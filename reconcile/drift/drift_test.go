@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	clienttesting "k8s.io/client-go/testing"
 
 	"gitgate.dev/gitgate/api/v1alpha1"
@@ -25,7 +26,8 @@ func TestNewValidatesOptions(t *testing.T) {
 		want string
 	}{
 		{"no config", Options{Mapper: testMapper(), Applier: &fakeApplier{}}, "rest config"},
-		{"no mapper", Options{Config: nil, Applier: &fakeApplier{}}, "rest config"},
+		{"no mapper", Options{Config: &rest.Config{Host: "https://127.0.0.1:1"}, Applier: &fakeApplier{}}, "rest mapper"},
+		{"no applier", Options{Config: &rest.Config{Host: "https://127.0.0.1:1"}, Mapper: testMapper()}, "applier"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,12 +36,10 @@ func TestNewValidatesOptions(t *testing.T) {
 			}
 		})
 	}
-	t.Run("no mapper or applier", func(t *testing.T) {
-		if _, err := newWatcher(Options{Applier: &fakeApplier{}}, nil); err == nil || !strings.Contains(err.Error(), "mapper") {
-			t.Fatalf("newWatcher without mapper: %v", err)
-		}
-		if _, err := newWatcher(Options{Mapper: testMapper()}, nil); err == nil || !strings.Contains(err.Error(), "applier") {
-			t.Fatalf("newWatcher without applier: %v", err)
+	t.Run("complete", func(t *testing.T) {
+		w, err := New(Options{Config: &rest.Config{Host: "https://127.0.0.1:1"}, Mapper: testMapper(), Applier: &fakeApplier{}})
+		if err != nil || w == nil {
+			t.Fatalf("New: %v", err)
 		}
 	})
 }

@@ -83,9 +83,6 @@ type detection struct {
 
 // process judges one object and reverts or reports its drift.
 func (w *Watcher) process(ctx context.Context, it item, arrival time.Time) error {
-	if ctx.Err() != nil {
-		return nil
-	}
 	entry, mode, wt, ok := w.lookup(it)
 	if !ok {
 		w.clear(it)
