@@ -60,8 +60,9 @@ type Options struct {
 	// Logger logs reverts and failures; never field values.
 	Logger logr.Logger
 	// OnChange is told the number of currently drifted objects of a source
-	// (detect mode keeps them; revert mode counts until reverted), so the
-	// reconciler can write status.drifted and the Drifted condition. It is
+	// (detect mode keeps them; revert mode counts those whose revert failed,
+	// until reverted; see Drifted), so the reconciler can write
+	// status.drifted and the Drifted condition. It is
 	// called from the Watcher's workers and from Track and Forget, one call
 	// at a time, with the count current at the time of the call; keep it
 	// short. Forget reports 0 for a source that had drift.
@@ -101,9 +102,20 @@ type Watcher struct {
 type tracked struct {
 	ix   *index.Index
 	mode Mode
-	// drifted holds the keys that do not conform, each with the signature
-	// of the drift last reported, so the same drift is counted once.
-	drifted map[index.Key]string
+	// drifted holds the keys that do not conform.
+	drifted map[index.Key]driftState
+}
+
+// driftState is what is known of one drifted object.
+type driftState struct {
+	// sig is the signature of the drift last reported, so the same drift
+	// is counted once.
+	sig string
+	// shown: the object counts in Drifted. In detect mode every drifted
+	// object does; in revert mode only one whose revert failed, so that a
+	// revert that succeeds within milliseconds does not make the status
+	// flip twice.
+	shown bool
 }
 
 // item is a unit of work: one object of one source.
@@ -199,7 +211,7 @@ func (w *Watcher) Track(source string, ix *index.Index, mode Mode) {
 	var recheck []index.Key
 	switch {
 	case t == nil:
-		t = &tracked{drifted: map[index.Key]string{}}
+		t = &tracked{drifted: map[index.Key]driftState{}}
 		w.sources[source] = t
 		for e := range ix.All() {
 			recheck = append(recheck, e.Key)
@@ -264,14 +276,21 @@ func (w *Watcher) Forget(source string) {
 }
 
 // Drifted returns the number of objects of source that have drifted and
-// are not put back yet.
+// are not put back: in detect mode every one until it conforms again or
+// leaves the Index, in revert mode those whose revert failed and is being
+// retried.
 func (w *Watcher) Drifted(source string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	n := 0
 	if t := w.sources[source]; t != nil {
-		return len(t.drifted)
+		for _, st := range t.drifted {
+			if st.shown {
+				n++
+			}
+		}
 	}
-	return 0
+	return n
 }
 
 // NeedLeaderElection makes the manager run the Watcher on the leader only:

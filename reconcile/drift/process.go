@@ -123,7 +123,7 @@ func (w *Watcher) process(ctx context.Context, it item, arrival time.Time) error
 	}
 	d.editAt = editTime(d.editor, arrival)
 
-	newly, tracked := w.mark(it, signature(d))
+	newly, tracked := w.mark(it, signature(d), mode == Detect)
 	if !tracked {
 		return nil
 	}
@@ -131,14 +131,15 @@ func (w *Watcher) process(ctx context.Context, it item, arrival time.Time) error
 	if newly {
 		w.metrics.detected.WithLabelValues(it.source, kind).Inc()
 	}
-	w.notify(it.source)
 	if mode == Detect {
+		w.notify(it.source)
 		if newly {
 			w.report(ctx, d, actionDetected, nil)
 		}
 		return nil
 	}
 	if err := w.revert(ctx, wt, d); err != nil {
+		w.show(it)
 		if newly {
 			w.report(ctx, d, actionFailed, err)
 		}
@@ -173,10 +174,11 @@ func (w *Watcher) lookup(it item) (index.Entry, Mode, *watch, bool) {
 	return e, t.mode, w.watches[it.key.GroupKind()], true
 }
 
-// mark records it as drifted with signature sig. newly is true when it was
-// not drifted, or drifted differently: a drift to count and report. tracked
-// is false when its source or key went away meanwhile.
-func (w *Watcher) mark(it item, sig string) (newly, tracked bool) {
+// mark records it as drifted with signature sig, shown in Drifted when
+// shown is set (or it was already). newly is true when it was not drifted,
+// or drifted differently: a drift to count and report. tracked is false
+// when its source or key went away meanwhile.
+func (w *Watcher) mark(it item, sig string, shown bool) (newly, tracked bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	t := w.sources[it.source]
@@ -187,8 +189,27 @@ func (w *Watcher) mark(it item, sig string) (newly, tracked bool) {
 		return false, false
 	}
 	prev, had := t.drifted[it.key]
-	t.drifted[it.key] = sig
-	return !had || prev != sig, true
+	t.drifted[it.key] = driftState{sig: sig, shown: shown || prev.shown}
+	return !had || prev.sig != sig, true
+}
+
+// show makes a drifted object count in Drifted (its revert failed), and
+// tells OnChange.
+func (w *Watcher) show(it item) {
+	w.mu.Lock()
+	t := w.sources[it.source]
+	changed := false
+	if t != nil {
+		if st, ok := t.drifted[it.key]; ok && !st.shown {
+			st.shown = true
+			t.drifted[it.key] = st
+			changed = true
+		}
+	}
+	w.mu.Unlock()
+	if changed {
+		w.notify(it.source)
+	}
 }
 
 // clear records that it conforms (or is no longer desired), and tells
@@ -196,14 +217,15 @@ func (w *Watcher) mark(it item, sig string) (newly, tracked bool) {
 func (w *Watcher) clear(it item) {
 	w.mu.Lock()
 	t := w.sources[it.source]
-	var had bool
+	var shown bool
 	if t != nil {
-		if _, had = t.drifted[it.key]; had {
+		if st, had := t.drifted[it.key]; had {
+			shown = st.shown
 			delete(t.drifted, it.key)
 		}
 	}
 	w.mu.Unlock()
-	if had {
+	if shown {
 		w.notify(it.source)
 	}
 }
