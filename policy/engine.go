@@ -116,8 +116,11 @@ type Engine struct {
 type namespace struct {
 	name      string // conftest's name for it: the package path without "data."
 	rules     []rule
-	ruleCount int    // rule definitions, counting each body of a rule once
-	exception string // binding that holds the names exception rules list
+	ruleCount int // rule definitions, counting each body of a rule once
+	// exception is the slot of the query's result that lists the names
+	// exception rules except, or -1 when no rule or data document can
+	// define data.<name>.exception (then nothing is ever excepted).
+	exception int
 }
 
 // rule is one distinct conftest rule name in a namespace.
@@ -127,7 +130,11 @@ type rule struct {
 	query          string // "data.main.deny": metadata of its messages
 	exceptionName  string // the name exception rules use: deny_foo → "foo"
 	exceptionQuery string // the message of an exception, as conftest writes it
-	binding        string
+	// slot is the rule's place in the query's result list; direct says the
+	// slot holds the rule's value itself (a rule that is always defined),
+	// else a list of zero or one value.
+	slot   int
+	direct bool
 	// meta is the metadata of every string message of this rule,
 	// {"query": query}, shared by all of them.
 	meta Metadata
@@ -307,10 +314,6 @@ func (e *Engine) selectNamespaces(modules map[string]*ast.Module) {
 			}
 		}
 		if len(ns.rules) > 0 {
-			ns.exception = fmt.Sprintf("e%d", len(e.namespaces))
-			for i := range ns.rules {
-				ns.rules[i].binding = fmt.Sprintf("r%d_%d", len(e.namespaces), i)
-			}
 			e.hasRules = true
 		}
 		e.namespaces = append(e.namespaces, ns)
@@ -371,30 +374,49 @@ func exceptionName(rule string) string {
 	return strings.TrimPrefix(rule, "warn_")
 }
 
-// prepare builds one query that evaluates every selected rule and the
-// exception names of every selected namespace, each wrapped in a
-// comprehension so that an undefined rule yields [] instead of making the
-// whole query undefined.
+// prepare builds one query whose single result is a list with a slot for
+// every selected rule and for the exception names of every selected
+// namespace. A rule that can be undefined (a complete rule whose bodies all
+// fail) is wrapped in a comprehension, so that it yields [] instead of
+// making the whole query undefined; a multi-value rule (deny contains msg)
+// is always defined, as a set, and is referenced as it is. The exception
+// names are only queried where a rule or a data document can define them.
+// Each wrapping is a comprehension OPA builds for every input, and the
+// library has two dozen namespaces: leaving out what cannot matter is a
+// large share of an admission evaluation.
 func (e *Engine) prepare(ctx context.Context, data map[string]any, caps *ast.Capabilities) error {
 	if !e.hasRules {
 		return nil
 	}
-	var q strings.Builder
+	var elems []string
 	for _, ns := range e.namespaces {
+		ns.exception = -1
 		if len(ns.rules) == 0 {
 			continue
 		}
-		for _, r := range ns.rules {
-			fmt.Fprintf(&q, "%s := [x | x := %s]\n", r.binding, ruleRef(ns.name, r.name))
+		for i := range ns.rules {
+			r := &ns.rules[i]
+			ref := ruleRef(ns.name, r.name)
+			r.slot = len(elems)
+			r.direct = e.alwaysDefined(ns.name, r.name)
+			if r.direct {
+				elems = append(elems, ref)
+			} else {
+				elems = append(elems, fmt.Sprintf("[x | x := %s]", ref))
+			}
 		}
-		fmt.Fprintf(&q, "%s := [x | x := %s[_][_]]\n", ns.exception, ruleRef(ns.name, "exception"))
+		if e.mayDefine(ns.name, "exception", data) {
+			ns.exception = len(elems)
+			elems = append(elems, fmt.Sprintf("[x | x := %s[_][_]]", ruleRef(ns.name, "exception")))
+		}
 	}
+	q := resultVar + " := [" + strings.Join(elems, ", ") + "]"
 	if data == nil {
 		data = map[string]any{}
 	}
 	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 	opts := []func(*rego.Rego){
-		rego.Query(q.String()),
+		rego.Query(q),
 		rego.Compiler(e.compiler),
 		rego.Store(store),
 		rego.StoreReadAST(true),
@@ -413,6 +435,56 @@ func (e *Engine) prepare(ctx context.Context, data map[string]any, caps *ast.Cap
 	}
 	e.query = pq
 	return nil
+}
+
+// resultVar is the query's one variable: the list of rule values.
+const resultVar = "results"
+
+// alwaysDefined reports whether data.<ns>.<name> has a value for every
+// input: every rule that defines it is a multi-value rule (a partial set,
+// empty when no body holds) at exactly that path.
+func (e *Engine) alwaysDefined(ns, name string) bool {
+	ref, err := ast.ParseRef(ruleRef(ns, name))
+	if err != nil {
+		return false
+	}
+	rules := e.compiler.GetRules(ref)
+	if len(rules) == 0 {
+		return false
+	}
+	for _, r := range rules {
+		if r.Head.RuleKind() != ast.MultiValue || !r.Ref().GroundPrefix().Equal(ref) || len(r.Head.Args) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// mayDefine reports whether a rule or the data document can give
+// data.<ns>.<name> a value.
+func (e *Engine) mayDefine(ns, name string, data map[string]any) bool {
+	ref, err := ast.ParseRef(ruleRef(ns, name))
+	if err != nil {
+		return true
+	}
+	if len(e.compiler.GetRules(ref)) > 0 {
+		return true
+	}
+	var doc any = data
+	for _, t := range ref[1:] {
+		obj, ok := doc.(map[string]any)
+		if !ok {
+			return false
+		}
+		key, ok := t.Value.(ast.String)
+		if !ok {
+			return true
+		}
+		if doc, ok = obj[string(key)]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // ruleRef renders data.<namespace>.<rule> as a Rego reference, quoting

@@ -59,16 +59,20 @@ func (e *Engine) evalDoc(ctx context.Context, input ast.Value, outs []outcome, p
 		return classify(ctx, err)
 	}
 	if len(rs) != 1 {
-		// Every binding is a comprehension, so the query has exactly one
-		// result; anything else means the query itself is broken.
+		// Every element of the result list is a comprehension or a rule
+		// that is always defined, so the query has exactly one result;
+		// anything else means the query itself is broken.
 		return &EvalError{Reason: ReasonInvalidResult, Err: fmt.Errorf("policy query gave %d results, want 1", len(rs))}
 	}
-	b := rs[0].Bindings
+	results := termArray(rs[0].Bindings[resultVar])
+	if results == nil {
+		return &EvalError{Reason: ReasonInvalidResult, Err: errors.New("policy query gave no result list")}
+	}
 	for i, ns := range e.namespaces {
 		if len(ns.rules) == 0 {
 			continue
 		}
-		if err := ns.collect(b, &outs[i]); err != nil {
+		if err := ns.collect(results, &outs[i]); err != nil {
 			return &EvalError{Reason: ReasonInvalidResult, Err: err}
 		}
 	}
@@ -88,7 +92,7 @@ func classify(ctx context.Context, err error) error {
 }
 
 // collect applies conftest's reading of rule results to one namespace's
-// bindings (policy/engine.go check in conftest v0.71.1):
+// slots of the query's result list (policy/engine.go check in conftest v0.71.1):
 //   - an exception rule listing a rule's name turns every result of that rule
 //     into nothing, and adds one exception per listing, whose message is the
 //     query conftest would have run;
@@ -97,8 +101,11 @@ func classify(ctx context.Context, err error) error {
 //   - when fewer results than rule definitions were seen, the difference
 //     counts as successes, so an input passes every rule body it did not
 //     trip.
-func (ns *namespace) collect(b rego.Vars, out *outcome) error {
-	exc := termArray(b[ns.exception])
+func (ns *namespace) collect(results *ast.Array, out *outcome) error {
+	var exc *ast.Array
+	if ns.exception >= 0 {
+		exc = termArray(results.Elem(ns.exception))
+	}
 	var failures, warnings, exceptions, successes int
 	for _, r := range ns.rules {
 		n := 0
@@ -113,13 +120,21 @@ func (ns *namespace) collect(b rego.Vars, out *outcome) error {
 			out.exceptions = append(out.exceptions, Message{Msg: r.exceptionQuery})
 		}
 		exceptions += n
-		vals := termArray(b[r.binding])
-		if n > 0 || vals == nil || vals.Len() == 0 {
+		val := results.Elem(r.slot)
+		if !r.direct {
+			vals := termArray(val)
+			if vals == nil || vals.Len() == 0 {
+				val = nil
+			} else {
+				val = vals.Elem(0)
+			}
+		}
+		if n > 0 || val == nil {
 			// Excepted, or undefined (e.g. a complete rule whose body
 			// failed): nothing to report.
 			continue
 		}
-		msgs, ok := elements(vals.Elem(0).Value)
+		msgs, ok := elements(val.Value)
 		if !ok || len(msgs) == 0 {
 			out.successes++
 			successes++

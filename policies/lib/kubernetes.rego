@@ -63,16 +63,30 @@ reviewed if {
 	not subresource in ignored_pod_subresources
 }
 
-# resource is the Kubernetes object under review.
+# resource is the Kubernetes object under review. It is the first rule every
+# policy reaches, so it is written for the evaluator: an else chain (the
+# second branch only runs when the first fails) over the request itself,
+# rather than through admission, subresource and reviewed, which hold the
+# same logic for the library's users.
 resource := input.request.object if {
-	admission
-	reviewed
+	is_object(input.request)
+	request_reviewed
 	is_object(input.request.object)
-}
-
-resource := input if {
+} else := input if {
 	not admission
 	is_object(input)
+}
+
+# request_reviewed is reviewed for an input known to be an AdmissionReview
+# request: no subresource (absent, null, "" or not a string, as subresource
+# reads it), or a pods subresource that carries a pod spec change.
+request_reviewed if object.get(input.request, "subResource", "") == ""
+
+request_reviewed if not is_string(object.get(input.request, "subResource", ""))
+
+request_reviewed if {
+	input.request.object.kind == "Pod"
+	not input.request.subResource in ignored_pod_subresources
 }
 
 kind := resource.kind
@@ -106,15 +120,12 @@ namespace := resource.metadata.namespace if {
 }
 
 # api_group is the group of the object's apiVersion ("" for the core group).
-api_group := "" if {
-	is_string(resource.apiVersion)
-	not contains(resource.apiVersion, "/")
-}
-
-api_group := split(resource.apiVersion, "/")[0] if {
-	is_string(resource.apiVersion)
-	contains(resource.apiVersion, "/")
-}
+api_group := substring(v, 0, i) if {
+	v := resource.apiVersion
+	is_string(v)
+	i := indexof(v, "/")
+	i >= 0
+} else := "" if is_string(resource.apiVersion)
 
 # Where each kind keeps its pod template (metadata + spec), and the API groups
 # that serve the kind. The list is Pod Security Admission's (plus the
@@ -131,19 +142,40 @@ pod_template_paths := {
 	"CronJob": {"groups": {"batch"}, "path": ["spec", "jobTemplate", "spec", "template"]},
 }
 
+# pod_template_path_by_group is pod_template_paths indexed by group, then by
+# kind: one lookup instead of a walk over each kind's groups. It is written
+# out, because a comprehension would be evaluated again for every input; a
+# test proves the two tables agree.
+pod_template_path_by_group := {
+	"": {
+		"Pod": [],
+		"PodTemplate": ["template"],
+		"ReplicationController": ["spec", "template"],
+	},
+	"apps": {
+		"ReplicaSet": ["spec", "template"],
+		"Deployment": ["spec", "template"],
+		"DaemonSet": ["spec", "template"],
+		"StatefulSet": ["spec", "template"],
+	},
+	"extensions": {
+		"ReplicaSet": ["spec", "template"],
+		"Deployment": ["spec", "template"],
+		"DaemonSet": ["spec", "template"],
+	},
+	"batch": {
+		"Job": ["spec", "template"],
+		"CronJob": ["spec", "jobTemplate", "spec", "template"],
+	},
+}
+
 # A manifest fragment without apiVersion is judged by its kind alone; an
 # object of another group that reuses the kind name (a CRD) is not a workload.
-pod_kind if {
-	some group in pod_template_paths[kind].groups
-	api_group == group
-}
+pod_kind if pod_template_path
 
-pod_kind if {
-	pod_template_paths[kind]
-	not resource.apiVersion
-}
-
-pod_template_path := pod_template_paths[kind].path if pod_kind
+pod_template_path := pod_template_path_by_group[api_group][kind] if {
+	is_string(resource.apiVersion)
+} else := pod_template_paths[kind].path if not resource.apiVersion
 
 pod_template := object.get(resource, pod_template_path, null)
 
@@ -189,30 +221,35 @@ container_fields := ["initContainers", "containers", "ephemeralContainers"]
 
 # containers lists every container of the pod spec: initContainers,
 # containers and ephemeralContainers, each as
-# {"container": <object>, "name": <name>, "type": <list field>,
-#  "path": <field path>, "sc": <securityContext, {} when unset>}.
+# {"container": <object>, "type": <list field>, "index": <position in it>,
+#  "sc": <securityContext, {} when unset>}.
 # It is an array, not a set, so that no container object is hashed; it is
-# computed once per evaluation and shared by every policy.
-containers := [entry |
+# computed once per evaluation and shared by every policy. Names and field
+# paths are only needed for messages: container_name and container_path
+# make them for the containers that break a rule, so that a conforming pod
+# costs no string formatting.
+containers := [{"container": c, "type": field, "index": i, "sc": sc} |
 	some field in container_fields
 	list := pod_spec[field]
 	is_array(list)
 	some i, c in list
 	is_object(c)
-	entry := {
-		"container": c,
-		"name": container_name(c, field, i),
-		"type": field,
-		"path": sprintf("%s.%s[%d]", [pod_path, field, i]),
-		"sc": security_context(c),
-	}
+
+	# security_context(c) without a function call, which costs the
+	# evaluator more than the lookup: {} unless it is an object.
+	given := object.get(c, "securityContext", null)
+	sc := {true: given, false: {}}[is_object(given)]
 ]
 
-# container_name is the container's name, or its position when it has none.
-container_name(c, field, i) := c.name if {
-	is_string(c.name)
-	c.name != ""
-} else := sprintf("%s[%d]", [field, i])
+# container_name is the name of a containers entry, or its position when
+# the container has none.
+container_name(entry) := entry.container.name if {
+	is_string(entry.container.name)
+	entry.container.name != ""
+} else := sprintf("%s[%d]", [entry.type, entry.index])
+
+# container_path is the field path of a containers entry, for messages.
+container_path(entry) := sprintf("%s.%s[%d]", [pod_path, entry.type, entry.index])
 
 # security_context is a container's securityContext ({} when unset or null).
 # Functions here use else rather than a negated call: `not f(x.missing)` is
@@ -222,14 +259,20 @@ security_context(c) := c.securityContext if {
 } else := {}
 
 # volumes lists every volume of the pod spec as
-# {"volume": <object>, "name": <name>, "path": <field path>}.
-volumes := [entry |
+# {"volume": <object>, "index": <position in spec.volumes>}; volume_name and
+# volume_path name it in messages.
+volumes := [{"volume": v, "index": i} |
 	list := pod_spec.volumes
 	is_array(list)
 	some i, v in list
 	is_object(v)
-	entry := {"volume": v, "name": object.get(v, "name", sprintf("volumes[%d]", [i])), "path": sprintf("%s.volumes[%d]", [pod_path, i])}
 ]
+
+# volume_name is a volumes entry's name, or its position when it has none.
+volume_name(entry) := object.get(entry.volume, "name", sprintf("volumes[%d]", [entry.index]))
+
+# volume_path is the field path of a volumes entry, for messages.
+volume_path(entry) := sprintf("%s.volumes[%d]", [pod_path, entry.index])
 
 # string_field returns obj[key] as a string: "" when absent or null (as the
 # Kubernetes API decodes it), the value itself when it is a string, and the

@@ -43,7 +43,7 @@ test_allowed_containers_cover_all_three_lists if {
 }
 
 covers_containers(obj) if {
-	got := {[c.type, c.name] | some c in k8s.containers} with input as obj
+	got := {[c.type, k8s.container_name(c)] | some c in k8s.containers} with input as obj
 	got == {
 		["initContainers", "init"],
 		["containers", "app"],
@@ -53,7 +53,7 @@ covers_containers(obj) if {
 } else := false
 
 test_allowed_container_paths if {
-	paths := {c.path | some c in k8s.containers} with input as fixtures.manifests({}, spec).CronJob
+	paths := {k8s.container_path(c) | some c in k8s.containers} with input as fixtures.manifests({}, spec).CronJob
 	paths == {
 		"spec.jobTemplate.spec.template.spec.initContainers[0]",
 		"spec.jobTemplate.spec.template.spec.containers[0]",
@@ -63,8 +63,27 @@ test_allowed_container_paths if {
 }
 
 test_allowed_volumes if {
-	vols := k8s.volumes with input as fixtures.manifests({}, spec).Deployment
-	vols == [{"volume": {"name": "data", "emptyDir": {}}, "name": "data", "path": "spec.template.spec.volumes[0]"}]
+	deployment := fixtures.manifests({}, object.union(spec, {"volumes": [{"name": "data", "emptyDir": {}}, {"emptyDir": {}}]})).Deployment
+	vols := k8s.volumes with input as deployment
+	vols == [{"volume": {"name": "data", "emptyDir": {}}, "index": 0}, {"volume": {"emptyDir": {}}, "index": 1}]
+	[[k8s.volume_name(v), k8s.volume_path(v)] | some v in vols] == [
+		["data", "spec.template.spec.volumes[0]"],
+		["volumes[1]", "spec.template.spec.volumes[1]"],
+	] with input as deployment
+}
+
+# The lookup table the evaluator uses holds the same kinds, groups and
+# paths as pod_template_paths.
+test_allowed_pod_template_tables_agree if {
+	by_kind := {[group, kind, entry.path] |
+		some kind, entry in k8s.pod_template_paths
+		some group in entry.groups
+	}
+	by_group := {[group, kind, path] |
+		some group, kinds in k8s.pod_template_path_by_group
+		some kind, path in kinds
+	}
+	by_kind == by_group
 }
 
 test_denied_no_pod_spec_for_other_kinds if {
@@ -134,6 +153,19 @@ test_allowed_string_field if {
 	k8s.string_field({"a": null}, "a") == ""
 	k8s.string_field({"a": 1}, "a") == "1"
 }
+
+# containers computes security_context inline: the same {} for every value
+# that is not an object.
+test_allowed_containers_security_context if {
+	fixtures.all_pass({sprintf("%v", [given]): sc_as_function(given) |
+		some given in [{"privileged": true}, {}, null, "x", 1, ["a"], false]
+	})
+}
+
+sc_as_function(given) if {
+	pod := fixtures.manifests({}, {"containers": [{"name": "app", "securityContext": given}]}).Pod
+	[c.sc | some c in k8s.containers] == [k8s.security_context({"securityContext": given})] with input as pod
+} else := false
 
 test_allowed_security_context if {
 	k8s.security_context({"securityContext": {"privileged": true}}) == {"privileged": true}

@@ -27,12 +27,16 @@ default require_digest := false
 
 require_digest := data.gitgate.parameters.images.pinned.require_digest if data.gitgate.parameters.images.pinned.require_digest != null
 
-# checked lists every container with its image and the parsed reference,
-# null when the image is missing or does not parse. Each image is parsed once
-# per evaluation.
-checked := [{"c": c, "image": image, "ref": parse(image)} |
+# parsed holds the containers whose image is a reference that parses, as
+# {"c": <containers entry>, "image": <reference>, "ref": {"name", "tag", "digest"}}.
+# It matches images.reference_pattern itself, as images.parse does: a
+# function call per container costs the evaluator more than the match.
+parsed := [{"c": c, "image": image, "ref": {"name": m[1], "tag": m[2], "digest": m[3]}} |
 	some c in k8s.containers
-	image := object.get(c.container, "image", null)
+	image := c.container.image
+	is_string(image)
+	image != ""
+	m := regex.find_all_string_submatch_n(images.reference_pattern, image, 1)[0]
 ]
 
 parse(image) := ref if {
@@ -41,46 +45,55 @@ parse(image) := ref if {
 	ref := images.parse(image)
 } else := null
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": e.c.name, "value": e.image}) if {
-	some e in checked
-	e.ref == null
-	field := sprintf("%s.image", [e.c.path])
-	msg := sprintf("container %q has no usable image (%s)", [e.c.name, field])
+# A container is missing from parsed only when its image is absent, not a
+# string, empty or not a reference: the first rule looks at each container
+# only then.
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": image}) if {
+	count(parsed) < count(k8s.containers)
+	some c in k8s.containers
+	image := object.get(c.container, "image", null)
+	parse(image) == null
+	name := k8s.container_name(c)
+	field := sprintf("%s.image", [k8s.container_path(c)])
+	msg := sprintf("container %q has no usable image (%s)", [name, field])
 }
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": e.c.name, "value": e.image}) if {
-	some e in checked
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": e.image}) if {
+	some e in parsed
 	e.ref.digest != ""
 	not images.valid_digest(e.ref.digest)
-	field := sprintf("%s.image", [e.c.path])
-	msg := sprintf("container %q uses image %q with a malformed digest (%s)", [e.c.name, e.image, field])
+	name := k8s.container_name(e.c)
+	field := sprintf("%s.image", [k8s.container_path(e.c)])
+	msg := sprintf("container %q uses image %q with a malformed digest (%s)", [name, e.image, field])
 }
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": e.c.name, "value": e.image}) if {
-	some e in checked
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": e.image}) if {
+	some e in parsed
 	e.ref.digest == ""
 	e.ref.tag in {"", "latest"}
-	field := sprintf("%s.image", [e.c.path])
-	msg := sprintf("container %q uses image %q, which is not pinned: name a version tag and a digest, as in %s:1.2.3@sha256:<digest> (%s)", [e.c.name, e.image, e.ref.name, field])
+	name := k8s.container_name(e.c)
+	field := sprintf("%s.image", [k8s.container_path(e.c)])
+	msg := sprintf("container %q uses image %q, which is not pinned: name a version tag and a digest, as in %s:1.2.3@sha256:<digest> (%s)", [name, e.image, e.ref.name, field])
 }
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": e.c.name, "value": e.image}) if {
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": e.image}) if {
 	require_digest == true
 	some e in tag_only
-	field := sprintf("%s.image", [e.c.path])
-	msg := sprintf("container %q uses image %q, pinned by tag only: add its digest, as in %s@sha256:<digest> (%s)", [e.c.name, e.image, e.image, field])
+	name := k8s.container_name(e.c)
+	field := sprintf("%s.image", [k8s.container_path(e.c)])
+	msg := sprintf("container %q uses image %q, pinned by tag only: add its digest, as in %s@sha256:<digest> (%s)", [name, e.image, e.image, field])
 }
 
-warn contains k8s.violation(policy, msg, {"field": field, "container": e.c.name, "value": e.image}) if {
+warn contains k8s.violation(policy, msg, {"field": field, "container": name, "value": e.image}) if {
 	require_digest != true
 	some e in tag_only
-	field := sprintf("%s.image", [e.c.path])
-	msg := sprintf("container %q uses image %q, pinned by tag only: a tag can be moved, a digest cannot; consider %s@sha256:<digest> (%s)", [e.c.name, e.image, e.image, field])
+	name := k8s.container_name(e.c)
+	field := sprintf("%s.image", [k8s.container_path(e.c)])
+	msg := sprintf("container %q uses image %q, pinned by tag only: a tag can be moved, a digest cannot; consider %s@sha256:<digest> (%s)", [name, e.image, e.image, field])
 }
 
-# tag_only lists the containers whose image has a version tag and no digest.
 tag_only := [e |
-	some e in checked
+	some e in parsed
 	e.ref.digest == ""
 	e.ref.tag != ""
 	e.ref.tag != "latest"

@@ -27,23 +27,23 @@ default allowed := null
 
 allowed := data.gitgate.parameters.images.registries.allowed if data.gitgate.parameters.images.registries.allowed != null
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": image, "allowed": allowed}) if {
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": image, "allowed": allowed}) if {
 	is_array(allowed)
 	some c in k8s.containers
 	image := object.get(c.container, "image", "")
 	not allowed_image(image)
-	field := sprintf("%s.image", [c.path])
-	msg := sprintf("container %q uses image %q from a registry that is not allowed (%s); allowed are %s", [c.name, image, field, k8s.quote_list(allowed)])
+	name := k8s.container_name(c)
+	field := sprintf("%s.image", [k8s.container_path(c)])
+	msg := sprintf("container %q uses image %q from a registry that is not allowed (%s); allowed are %s", [name, image, field, k8s.quote_list(allowed)])
 }
 
-# A parameter of the wrong type fails closed: every container is denied,
-# with a message that names the parameter.
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": allowed}) if {
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": allowed}) if {
 	allowed != null
 	not is_array(allowed)
 	some c in k8s.containers
-	field := sprintf("%s.image", [c.path])
-	msg := sprintf("parameter gitgate.parameters.images.registries.allowed must be a list of registries, got %v; container %q cannot be checked", [allowed, c.name])
+	name := k8s.container_name(c)
+	field := sprintf("%s.image", [k8s.container_path(c)])
+	msg := sprintf("parameter gitgate.parameters.images.registries.allowed must be a list of registries, got %v; container %q cannot be checked", [allowed, name])
 }
 
 allowed_image(image) if {

@@ -36,19 +36,19 @@ default skip_kinds := ["Job", "CronJob"]
 
 skip_kinds := data.gitgate.parameters.workloads.probes.skip_kinds if data.gitgate.parameters.workloads.probes.skip_kinds != null
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": null}) if {
-	not skipped
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": null}) if {
 	some c in k8s.containers
 	c.type == "containers"
 	some probe in required_probes
 	object.get(c.container, probe, null) == null
-	field := sprintf("%s.%s", [c.path, probe])
-	msg := sprintf("container %q must declare a %s (%s)", [c.name, probe, field])
+	not skipped
+	name := k8s.container_name(c)
+	field := sprintf("%s.%s", [k8s.container_path(c), probe])
+	msg := sprintf("container %q must declare a %s (%s)", [name, probe, field])
 }
 
 skipped if k8s.kind in skip_kinds
 
-# A Pod that a skipped kind's controller created, like a Job's Pod.
 skipped if {
 	k8s.kind == "Pod"
 	some owner in object.get(k8s.resource, ["metadata", "ownerReferences"], [])

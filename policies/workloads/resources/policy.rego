@@ -35,38 +35,32 @@ default required_limits := ["memory"]
 
 required_limits := data.gitgate.parameters.workloads.resources.limits if data.gitgate.parameters.workloads.resources.limits != null
 
-# pod_resources is the pod-level spec.resources ({} when unset).
 default pod_resources := {}
 
 pod_resources := k8s.pod_spec.resources if is_object(k8s.pod_spec.resources)
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": null}) if {
-	some c in checked_containers
-	some resource in required_requests
-	not has_request(c.container, resource)
-	field := sprintf("%s.resources.requests.%s", [c.path, resource])
-	msg := sprintf("container %q must request %s (%s)", [c.name, resource, field])
-}
-
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": null}) if {
-	some c in checked_containers
-	some resource in required_limits
-	not has_limit(c.container, resource)
-	field := sprintf("%s.resources.limits.%s", [c.path, resource])
-	msg := sprintf("container %q must set a %s limit (%s)", [c.name, resource, field])
-}
-
-checked_containers contains c if {
+# A request is met by the container's request or limit, or by the pod's
+# (spec.resources); a limit by the container's or the pod's limit.
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": null}) if {
 	some c in k8s.containers
 	c.type != "ephemeralContainers"
+	some resource in required_requests
+	object.get(c.container, ["resources", "requests", resource], null) == null
+	object.get(c.container, ["resources", "limits", resource], null) == null
+	object.get(pod_resources, ["requests", resource], null) == null
+	object.get(pod_resources, ["limits", resource], null) == null
+	name := k8s.container_name(c)
+	field := sprintf("%s.resources.requests.%s", [k8s.container_path(c), resource])
+	msg := sprintf("container %q must request %s (%s)", [name, resource, field])
 }
 
-has_request(container, resource) if object.get(container, ["resources", "requests", resource], null) != null
-
-has_request(container, resource) if has_limit(container, resource)
-
-has_request(_, resource) if object.get(pod_resources, ["requests", resource], null) != null
-
-has_limit(container, resource) if object.get(container, ["resources", "limits", resource], null) != null
-
-has_limit(_, resource) if object.get(pod_resources, ["limits", resource], null) != null
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": null}) if {
+	some c in k8s.containers
+	c.type != "ephemeralContainers"
+	some resource in required_limits
+	object.get(c.container, ["resources", "limits", resource], null) == null
+	object.get(pod_resources, ["limits", resource], null) == null
+	name := k8s.container_name(c)
+	field := sprintf("%s.resources.limits.%s", [k8s.container_path(c), resource])
+	msg := sprintf("container %q must set a %s limit (%s)", [name, resource, field])
+}

@@ -22,21 +22,25 @@ allowed_types := {"RuntimeDefault", "Localhost"}
 annotation_prefix := "container.apparmor.security.beta.kubernetes.io/"
 
 deny contains k8s.violation(policy, msg, {"field": field, "value": type}) if {
-	k8s.pod_security_context.appArmorProfile != null
-	type := k8s.string_field(k8s.pod_security_context.appArmorProfile, "type")
+	profile := k8s.pod_security_context.appArmorProfile
+	profile != null
+	not object.get(profile, "type", "") in allowed_types
+	type := k8s.string_field(profile, "type")
 	not type in allowed_types
 	field := sprintf("%s.securityContext.appArmorProfile.type", [k8s.pod_path])
 	msg := sprintf("the pod must not set the AppArmor profile type to %q (%s); use RuntimeDefault or Localhost", [type, field])
 }
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": type}) if {
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": type}) if {
 	some c in k8s.containers
-	sc := c.sc
-	sc.appArmorProfile != null
-	type := k8s.string_field(sc.appArmorProfile, "type")
+	profile := c.sc.appArmorProfile
+	profile != null
+	not object.get(profile, "type", "") in allowed_types
+	type := k8s.string_field(profile, "type")
 	not type in allowed_types
-	field := sprintf("%s.securityContext.appArmorProfile.type", [c.path])
-	msg := sprintf("container %q must not set the AppArmor profile type to %q (%s); use RuntimeDefault or Localhost", [c.name, type, field])
+	name := k8s.container_name(c)
+	field := sprintf("%s.securityContext.appArmorProfile.type", [k8s.container_path(c)])
+	msg := sprintf("container %q must not set the AppArmor profile type to %q (%s); use RuntimeDefault or Localhost", [name, type, field])
 }
 
 deny contains k8s.violation(policy, msg, {"field": field, "annotation": key, "value": value}) if {

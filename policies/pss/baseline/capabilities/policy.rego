@@ -35,12 +35,13 @@ allowed := {
 	"SYS_CHROOT",
 }
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": sort(forbidden)}) if {
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": sort(forbidden)}) if {
 	some c in k8s.containers
-	added := object.get(c.sc, ["capabilities", "add"], [])
+	added := c.sc.capabilities.add
 	is_array(added)
 	forbidden := {cap | some cap in added; not cap in allowed}
 	count(forbidden) > 0
-	field := sprintf("%s.securityContext.capabilities.add", [c.path])
-	msg := sprintf("container %q must not add capabilities %s (%s); only the runtime's default set may be added", [c.name, k8s.quote_list(sort(forbidden)), field])
+	name := k8s.container_name(c)
+	field := sprintf("%s.securityContext.capabilities.add", [k8s.container_path(c)])
+	msg := sprintf("container %q must not add capabilities %s (%s); only the runtime's default set may be added", [name, k8s.quote_list(sort(forbidden)), field])
 }

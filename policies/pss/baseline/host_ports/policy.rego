@@ -14,12 +14,13 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "pss.baseline.host_ports", "severity": "high"}
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": port.hostPort}) if {
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": port.hostPort}) if {
 	some c in k8s.containers
 	is_array(c.container.ports)
 	some i, port in c.container.ports
 	port.hostPort != null
 	port.hostPort != 0
-	field := sprintf("%s.ports[%d].hostPort", [c.path, i])
-	msg := sprintf("container %q must not use hostPort %v (%s); expose it through a Service", [c.name, port.hostPort, field])
+	name := k8s.container_name(c)
+	field := sprintf("%s.ports[%d].hostPort", [k8s.container_path(c), i])
+	msg := sprintf("container %q must not use hostPort %v (%s); expose it through a Service", [name, port.hostPort, field])
 }

@@ -21,28 +21,35 @@ probes := ["livenessProbe", "readinessProbe", "startupProbe"]
 
 lifecycle_handlers := ["postStart", "preStop"]
 
-# handlers lists every probe and lifecycle handler a container declares, with
-# its field path.
-handlers contains [c, sprintf("%s.%s", [c.path, probe]), handler] if {
+actions := ["httpGet", "tcpSocket"]
+
+# hosts lists the probe and lifecycle handlers that name a host, as
+# [<containers entry>, <field path of the handler>, <action>, <host>].
+hosts contains [c, sprintf("%s.%s", [k8s.container_path(c), probe]), action, host] if {
 	some c in k8s.containers
 	some probe in probes
 	handler := c.container[probe]
 	is_object(handler)
+	some action in actions
+	host := handler[action].host
+	host != ""
+	host != null
 }
 
-handlers contains [c, sprintf("%s.lifecycle.%s", [c.path, phase]), handler] if {
+hosts contains [c, sprintf("%s.lifecycle.%s", [k8s.container_path(c), phase]), action, host] if {
 	some c in k8s.containers
 	some phase in lifecycle_handlers
 	handler := c.container.lifecycle[phase]
 	is_object(handler)
-}
-
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": host}) if {
-	some [c, path, handler] in handlers
-	some action in ["httpGet", "tcpSocket"]
+	some action in actions
 	host := handler[action].host
 	host != ""
 	host != null
+}
+
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": host}) if {
+	some [c, path, action, host] in hosts
+	name := k8s.container_name(c)
 	field := sprintf("%s.%s.host", [path, action])
-	msg := sprintf("container %q must not point a probe or lifecycle handler at host %v (%s); leave host unset so the pod's own IP is used", [c.name, host, field])
+	msg := sprintf("container %q must not point a probe or lifecycle handler at host %v (%s); leave host unset so the pod's own IP is used", [name, host, field])
 }

@@ -15,9 +15,10 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "pss.baseline.privileged", "severity": "high"}
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": true}) if {
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": true}) if {
 	some c in k8s.containers
 	c.sc.privileged == true
-	field := sprintf("%s.securityContext.privileged", [c.path])
-	msg := sprintf("container %q must not set securityContext.privileged=true (%s)", [c.name, field])
+	name := k8s.container_name(c)
+	field := sprintf("%s.securityContext.privileged", [k8s.container_path(c)])
+	msg := sprintf("container %q must not set securityContext.privileged=true (%s)", [name, field])
 }

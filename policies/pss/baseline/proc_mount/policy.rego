@@ -16,13 +16,13 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "pss.baseline.proc_mount", "severity": "high"}
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": value}) if {
-	not k8s.user_namespace
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": value}) if {
 	some c in k8s.containers
-	sc := c.sc
-	sc.procMount != null
-	value := sc.procMount
+	value := c.sc.procMount
+	value != null
 	value != "Default"
-	field := sprintf("%s.securityContext.procMount", [c.path])
-	msg := sprintf("container %q must not set securityContext.procMount to %q (%s) unless the pod sets hostUsers: false", [c.name, value, field])
+	not k8s.user_namespace
+	name := k8s.container_name(c)
+	field := sprintf("%s.securityContext.procMount", [k8s.container_path(c)])
+	msg := sprintf("container %q must not set securityContext.procMount to %q (%s) unless the pod sets hostUsers: false", [name, value, field])
 }

@@ -18,19 +18,23 @@ policy := {"id": "pss.baseline.seccomp", "severity": "high"}
 allowed_types := {"RuntimeDefault", "Localhost"}
 
 deny contains k8s.violation(policy, msg, {"field": field, "value": type}) if {
-	k8s.pod_security_context.seccompProfile != null
-	type := k8s.string_field(k8s.pod_security_context.seccompProfile, "type")
+	profile := k8s.pod_security_context.seccompProfile
+	profile != null
+	not object.get(profile, "type", "") in allowed_types
+	type := k8s.string_field(profile, "type")
 	not type in allowed_types
 	field := sprintf("%s.securityContext.seccompProfile.type", [k8s.pod_path])
 	msg := sprintf("the pod must not set the seccomp profile type to %q (%s); use RuntimeDefault or Localhost", [type, field])
 }
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": type}) if {
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": type}) if {
 	some c in k8s.containers
-	sc := c.sc
-	sc.seccompProfile != null
-	type := k8s.string_field(sc.seccompProfile, "type")
+	profile := c.sc.seccompProfile
+	profile != null
+	not object.get(profile, "type", "") in allowed_types
+	type := k8s.string_field(profile, "type")
 	not type in allowed_types
-	field := sprintf("%s.securityContext.seccompProfile.type", [c.path])
-	msg := sprintf("container %q must not set the seccomp profile type to %q (%s); use RuntimeDefault or Localhost", [c.name, type, field])
+	name := k8s.container_name(c)
+	field := sprintf("%s.securityContext.seccompProfile.type", [k8s.container_path(c)])
+	msg := sprintf("container %q must not set the seccomp profile type to %q (%s); use RuntimeDefault or Localhost", [name, type, field])
 }

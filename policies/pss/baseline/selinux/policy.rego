@@ -20,11 +20,12 @@ policy := {"id": "pss.baseline.selinux", "severity": "high"}
 
 allowed_types := {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
 
-# Every securityContext that may carry seLinuxOptions: the pod's and each
-# container's.
+# contexts lists the pod and the containers that set seLinuxOptions, as
+# {"container": <name, null for the pod>, "path": <field path>, "sc": <securityContext>};
+# the others cannot break a rule here and cost nothing.
 contexts := array.concat(
-	[{"container": null, "path": k8s.pod_path, "sc": k8s.pod_security_context}],
-	[{"container": c.name, "path": c.path, "sc": c.sc} | some c in k8s.containers],
+	[{"container": null, "path": k8s.pod_path, "sc": k8s.pod_security_context} | k8s.pod_security_context.seLinuxOptions != null],
+	[{"container": k8s.container_name(c), "path": k8s.container_path(c), "sc": c.sc} | some c in k8s.containers; c.sc.seLinuxOptions != null],
 )
 
 who(null) := "the pod"

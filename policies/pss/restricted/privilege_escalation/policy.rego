@@ -16,11 +16,12 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "pss.restricted.privilege_escalation", "severity": "medium"}
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": value}) if {
-	not k8s.windows
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": value}) if {
 	some c in k8s.containers
 	value := object.get(c.sc, "allowPrivilegeEscalation", null)
 	value != false
-	field := sprintf("%s.securityContext.allowPrivilegeEscalation", [c.path])
-	msg := sprintf("container %q must set securityContext.allowPrivilegeEscalation=false (%s)", [c.name, field])
+	not k8s.windows
+	name := k8s.container_name(c)
+	field := sprintf("%s.securityContext.allowPrivilegeEscalation", [k8s.container_path(c)])
+	msg := sprintf("container %q must set securityContext.allowPrivilegeEscalation=false (%s)", [name, field])
 }

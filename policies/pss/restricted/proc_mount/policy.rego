@@ -16,12 +16,12 @@ import data.gitgate.lib.kubernetes as k8s
 
 policy := {"id": "pss.restricted.proc_mount", "severity": "medium"}
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": value}) if {
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": value}) if {
 	some c in k8s.containers
-	sc := c.sc
-	sc.procMount != null
-	value := sc.procMount
+	value := c.sc.procMount
+	value != null
 	value != "Default"
-	field := sprintf("%s.securityContext.procMount", [c.path])
-	msg := sprintf("container %q must not set securityContext.procMount to %q (%s)", [c.name, value, field])
+	name := k8s.container_name(c)
+	field := sprintf("%s.securityContext.procMount", [k8s.container_path(c)])
+	msg := sprintf("container %q must not set securityContext.procMount to %q (%s)", [name, value, field])
 }

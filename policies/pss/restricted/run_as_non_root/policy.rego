@@ -20,26 +20,25 @@ default pod_non_root := false
 
 pod_non_root if k8s.pod_security_context.runAsNonRoot == true
 
+# non_root_values are the values of a container's runAsNonRoot that keep it
+# off root: true, and unset (null) when the pod sets runAsNonRoot.
+non_root_values := {true, null} if {
+	pod_non_root
+} else := {true}
+
 deny contains k8s.violation(policy, msg, {"field": field, "value": false}) if {
-	not k8s.user_namespace
 	k8s.pod_security_context.runAsNonRoot == false
+	not k8s.user_namespace
 	field := sprintf("%s.securityContext.runAsNonRoot", [k8s.pod_path])
 	msg := sprintf("the pod must not set securityContext.runAsNonRoot=false (%s)", [field])
 }
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": value}) if {
-	not k8s.user_namespace
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": value}) if {
 	some c in k8s.containers
 	value := object.get(c.sc, "runAsNonRoot", null)
-	container_runs_as_root(value)
-	field := sprintf("%s.securityContext.runAsNonRoot", [c.path])
-	msg := sprintf("container %q must run as non-root: set securityContext.runAsNonRoot=true on the pod or the container (%s)", [c.name, field])
+	not value in non_root_values
+	not k8s.user_namespace
+	name := k8s.container_name(c)
+	field := sprintf("%s.securityContext.runAsNonRoot", [k8s.container_path(c)])
+	msg := sprintf("container %q must run as non-root: set securityContext.runAsNonRoot=true on the pod or the container (%s)", [name, field])
 }
-
-# A container's own setting wins; when it has none, the pod's applies.
-container_runs_as_root(value) if {
-	value != null
-	value != true
-}
-
-container_runs_as_root(null) if not pod_non_root

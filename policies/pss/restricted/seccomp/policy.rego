@@ -22,35 +22,41 @@ allowed_types := {"RuntimeDefault", "Localhost"}
 default pod_profile_set := false
 
 pod_profile_set if {
-	k8s.pod_security_context.seccompProfile != null
-	k8s.string_field(k8s.pod_security_context.seccompProfile, "type") in allowed_types
+	profile := k8s.pod_security_context.seccompProfile
+	profile != null
+	object.get(profile, "type", "") in allowed_types
 }
 
 deny contains k8s.violation(policy, msg, {"field": field, "value": type}) if {
+	profile := k8s.pod_security_context.seccompProfile
+	profile != null
+	not object.get(profile, "type", "") in allowed_types
 	not k8s.windows
-	k8s.pod_security_context.seccompProfile != null
-	type := k8s.string_field(k8s.pod_security_context.seccompProfile, "type")
+	type := k8s.string_field(profile, "type")
 	not type in allowed_types
 	field := sprintf("%s.securityContext.seccompProfile.type", [k8s.pod_path])
 	msg := sprintf("the pod must not set the seccomp profile type to %q (%s); use RuntimeDefault or Localhost", [type, field])
 }
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": type}) if {
-	not k8s.windows
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": type}) if {
 	some c in k8s.containers
-	sc := c.sc
-	sc.seccompProfile != null
-	type := k8s.string_field(sc.seccompProfile, "type")
+	profile := c.sc.seccompProfile
+	profile != null
+	not object.get(profile, "type", "") in allowed_types
+	not k8s.windows
+	type := k8s.string_field(profile, "type")
 	not type in allowed_types
-	field := sprintf("%s.securityContext.seccompProfile.type", [c.path])
-	msg := sprintf("container %q must not set the seccomp profile type to %q (%s); use RuntimeDefault or Localhost", [c.name, type, field])
+	name := k8s.container_name(c)
+	field := sprintf("%s.securityContext.seccompProfile.type", [k8s.container_path(c)])
+	msg := sprintf("container %q must not set the seccomp profile type to %q (%s); use RuntimeDefault or Localhost", [name, type, field])
 }
 
-deny contains k8s.violation(policy, msg, {"field": field, "container": c.name, "value": null}) if {
-	not k8s.windows
+deny contains k8s.violation(policy, msg, {"field": field, "container": name, "value": null}) if {
 	not pod_profile_set
 	some c in k8s.containers
 	object.get(c.sc, "seccompProfile", null) == null
-	field := sprintf("%s.securityContext.seccompProfile.type", [c.path])
-	msg := sprintf("container %q must run with a seccomp profile: set securityContext.seccompProfile.type to RuntimeDefault or Localhost on the pod or the container (%s)", [c.name, field])
+	not k8s.windows
+	name := k8s.container_name(c)
+	field := sprintf("%s.securityContext.seccompProfile.type", [k8s.container_path(c)])
+	msg := sprintf("container %q must run with a seccomp profile: set securityContext.seccompProfile.type to RuntimeDefault or Localhost on the pod or the container (%s)", [name, field])
 }

@@ -29,10 +29,12 @@ allowed := {
 	"secret",
 }
 
-deny contains k8s.violation(policy, msg, {"field": v.path, "volume": v.name, "value": sort(sources)}) if {
+deny contains k8s.violation(policy, msg, {"field": path, "volume": name, "value": sort(sources)}) if {
 	some v in k8s.volumes
 	sources := {key | some key, value in v.volume; key != "name"; value != null}
 	count(sources) > 0
 	count(sources & allowed) == 0
-	msg := sprintf("volume %q uses the restricted volume type %s (%s); allowed are %s", [v.name, k8s.quote_list(sort(sources)), v.path, k8s.quote_list(sort(allowed))])
+	name := k8s.volume_name(v)
+	path := k8s.volume_path(v)
+	msg := sprintf("volume %q uses the restricted volume type %s (%s); allowed are %s", [name, k8s.quote_list(sort(sources)), path, k8s.quote_list(sort(allowed))])
 }
