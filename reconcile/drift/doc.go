@@ -31,12 +31,23 @@
 // allows it without trusting gitgate more than anyone else.
 //
 // Each drift is reported as a Warning Event on the object (reason
-// DriftReverted or DriftDetected) and, optionally, as one JSON line of an
-// audit log: what differs (field, Git value, live value), which commit and
-// path Git holds, and who made the edit, the newest managedFields entry whose
-// manager is not gitgate (manager, operation, time). For Secrets only the
-// field paths are ever written, never values. The revert latency is measured
-// from the edit to the successful write; see Watcher's metrics.
+// DriftReverted, DriftDetected, or DriftRevertFailed for the first failed
+// attempt) and, optionally, as one JSON line of an audit log: what differs
+// (field, Git value, live value), which commit and path Git holds, and who
+// made the edit, the newest managedFields entry whose manager is not gitgate
+// and not a status writer (manager, operation, time). For Secrets only the
+// field paths are ever written, never values, not even in error messages.
+//
+// Metrics:
+//
+//	gitgate_drift_detected_total{source,kind}  drifts found (kind "Deployment.apps")
+//	gitgate_drift_reverted_total{source,kind}  drifts put back
+//	gitgate_drift_revert_seconds               edit to successful revert
+//	gitgate_drift_watches                      informers running
+//
+// The edit time is the editor's managedFields time, which has a resolution of
+// one second; when the watch event arrived within that second, the arrival is
+// the tighter bound and is used instead.
 //
 // Order of calls the reconciler keeps: Track a new Index after applying it
 // and before pruning what left Git. Tracked before the apply, the objects
