@@ -23,7 +23,7 @@
 //     with gitgate.dev/source=<name> and builds the source's Index. Without
 //     spec.paths every top-level entry of the repository is rendered except
 //     hidden ones (".gitgate" holds the trust policy, not objects) and
-//     folders named in spec.policy.paths.
+//     top-level folders named in spec.policy.paths.
 //   - policy compiles spec.policy (Rego from the commit, folders of the
 //     embedded library, data) in the admission profile and checks every
 //     rendered object; a deny keeps the commit out, and the last good Index

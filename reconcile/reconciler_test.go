@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -203,4 +205,77 @@ func TestDeletionOrphans(t *testing.T) {
 	}
 	// A reconcile of a source that no longer exists is a no-op.
 	f.reconcile(t, "src")
+}
+
+// TestConflictKeepsBothSources: a source that declares an object another
+// source already declares is refused with Conflict; the first keeps its
+// Index and the second publishes nothing.
+func TestConflictKeepsBothSources(t *testing.T) {
+	first, second := newTestRepo(t), newTestRepo(t)
+	first.WriteFile("shared.yaml", configMapYAML("default", "shared", "first"))
+	first.Commit("shared", first.alice)
+	second.WriteFile("shared.yaml", configMapYAML("default", "shared", "second"))
+	second.WriteFile("own.yaml", configMapYAML("default", "own", "second"))
+	second.Commit("shared too", second.alice)
+	f := newFixture(t, gitSource("first", first.url(), first.root), gitSource("second", second.url(), second.root))
+	f.leader = true
+	f.reconcile(t, "first")
+	f.reconcile(t, "second")
+	c := wantCondition(t, f.get(t, "second"), v1alpha1.ConditionReady, metav1.ConditionFalse, reasonConflict)
+	if !strings.Contains(c.Message, "ConfigMap default/shared") {
+		t.Errorf("conflict message %q does not name the object", c.Message)
+	}
+	if f.store.Source("second") != nil {
+		t.Error("the conflicting source was published")
+	}
+	if e, ok := f.store.Current().Lookup(index.Key{Kind: "ConfigMap", Namespace: "default", Name: "shared"}); !ok || e.Origin.Source != "first" {
+		t.Errorf("the shared object belongs to %q, want first", e.Origin.Source)
+	}
+	if got := f.applies.applied(); !slices.Equal(got, []string{"ConfigMap default/shared"}) {
+		t.Errorf("applied %v, want only the first source's object", got)
+	}
+}
+
+// TestMetrics: syncs are counted by result, the published commit and the
+// number of objects are exported, and a deleted source's series go away.
+func TestMetrics(t *testing.T) {
+	repo := newTestRepo(t)
+	repo.WriteFile("a.yaml", configMapYAML("default", "a", "1"))
+	head := repo.Commit("a", repo.alice)
+	f := newFixture(t, gitSource("src", repo.url(), repo.root))
+	reg := prometheus.NewRegistry()
+	m, err := newMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.r.metrics = m
+	f.leader = true
+	f.reconcile(t, "src")
+	repo.Commit("unsigned", nil)
+	f.r.Trigger("src")
+	f.reconcile(t, "src")
+
+	if got := testutil.ToFloat64(m.total.WithLabelValues("src", reasonSucceeded)); got != 1 {
+		t.Errorf("succeeded syncs %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.total.WithLabelValues("src", reasonVerificationFailed)); got != 1 {
+		t.Errorf("failed syncs %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.info.WithLabelValues("src", head)); got != 1 {
+		t.Errorf("source info for %s = %v, want 1", head, got)
+	}
+	if got := testutil.ToFloat64(m.managed.WithLabelValues("src")); got != 1 {
+		t.Errorf("managed objects %v, want 1", got)
+	}
+	if n := testutil.CollectAndCount(m.duration); n != 1 {
+		t.Errorf("%d duration series, want 1", n)
+	}
+	// A second Reconciler in the process shares the registered series.
+	if _, err := newMetrics(reg); err != nil {
+		t.Errorf("registering the metrics twice: %v", err)
+	}
+	f.r.withdraw("src")
+	if n := testutil.CollectAndCount(m.info) + testutil.CollectAndCount(m.total) + testutil.CollectAndCount(m.managed); n != 0 {
+		t.Errorf("%d series left after the source was withdrawn", n)
+	}
 }
