@@ -11,6 +11,7 @@ CONTROLLER_GEN     := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@
 FUZZTIME           ?= 30s
 BENCHTIME          ?= 1x
 TEST_FLAGS         ?=
+DEMO_FLAGS         ?=
 
 .DEFAULT_GOAL := help
 
@@ -29,6 +30,10 @@ test: envtest helm ## Run unit, fuzz-seed and e2e tests (the command CI runs)
 .PHONY: envtest
 envtest: ## Build kube-apiserver, etcd and kubectl from source into the user cache (once)
 	@./test/envtest/build.sh
+
+.PHONY: demo
+demo: build ## Run gitgate dev: local control plane, signed demo repo, walkthrough (DEMO_FLAGS=--keep to explore after)
+	@assets="$$(./test/envtest/build.sh)" && $(BIN) dev --assets "$$assets" $(DEMO_FLAGS)
 
 .PHONY: helm
 helm: ## Build helm from source into the user cache, with the CRDs the chart test installs (once)

@@ -55,8 +55,24 @@ func NewRootCommand(s Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "gitgate",
 		Short: "Make Git the only way into a Kubernetes cluster",
-		Long: "gitgate admits a change to a cluster only when it can be traced to a signed,\n" +
-			"merged Git commit, and runs the same verification and Rego policies in CI.",
+		Long: `gitgate admits a change to a cluster only when it can be traced to a signed,
+merged Git commit, and runs the same verification and Rego policies in CI.
+
+In the cluster, "gitgate serve" runs the admission webhook, which denies every
+change to a managed object that does not match the verified Git state, and
+the reconciler, which applies that state and reverts drift the moment it
+happens. In CI, "gitgate verify" proves that a branch's commits are signed and
+authorized by the repository's trust policy (.gitgate/trust.yaml), and
+"gitgate check" and "gitgate test" run the same Rego the cluster enforces.
+"gitgate dev" shows it all on a local control plane.
+
+Exit codes, for every command: 0 success; 1 a negative verdict (a commit not
+verified, a policy failure) or a runtime failure; 2 a usage or input error
+(an unknown flag, an invalid value, unreadable input).`,
+		Example: `  gitgate verify --repo . --trust-root 3f1c9e...e2
+  gitgate check -p policies/ manifests/
+  gitgate dev --keep
+  gitgate <command> --help`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -70,6 +86,7 @@ func NewRootCommand(s Streams) *cobra.Command {
 		newTestCommand(s),
 		newVerifyCommand(s),
 		newServeCommand(s),
+		newDevCommand(s),
 	)
 	return root
 }

@@ -121,6 +121,17 @@ func (cp *controlPlane) stop() error {
 	return err
 }
 
+// addUser provisions a user authenticated by a client certificate (the
+// certificate's subject names the user and groups) and returns a REST
+// configuration for it.
+func (cp *controlPlane) addUser(name string, groups []string) (*rest.Config, error) {
+	u, err := cp.env.AddUser(envtest.User{Name: name, Groups: groups}, &rest.Config{QPS: cp.config.QPS, Burst: cp.config.Burst})
+	if err != nil {
+		return nil, fmt.Errorf("provision user %s: %w", name, err)
+	}
+	return u.Config(), nil
+}
+
 // host is the API server's URL.
 func (cp *controlPlane) host() string { return cp.config.Host }
 

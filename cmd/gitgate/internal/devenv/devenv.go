@@ -281,7 +281,17 @@ func (e *env) startGitgate(ctx context.Context, log logr.Logger) error {
 	if err != nil {
 		return err
 	}
-	if e.server, err = startServer(ctx, cfg, rest.CopyConfig(e.cp.config), log); err != nil {
+	// gitgate runs under its service account's name, as in a cluster:
+	// admission lets only that user write a GitSource's status (its
+	// rollback ledger). In system:masters because the demo has no RBAC;
+	// the chart's least-privilege roles are tested with the chart.
+	self, err := e.cp.addUser(serviceAccountUser(cfg), []string{
+		"system:serviceaccounts", "system:serviceaccounts:" + cfg.Namespace, "system:masters",
+	})
+	if err != nil {
+		return err
+	}
+	if e.server, err = startServer(ctx, cfg, self, log); err != nil {
 		return err
 	}
 	if err := registerWebhooks(ctx, cs, cs.Discovery(), e.server.webhookURL(), caBundle); err != nil {

@@ -56,8 +56,7 @@ func startServer(ctx context.Context, cfg server.Config, restCfg *rest.Config, l
 		return nil, fmt.Errorf("gitgate serve: %w", err)
 	case <-ctx.Done():
 		cancel()
-		<-s.done
-		return nil, fmt.Errorf("start gitgate serve: %w", context.Cause(ctx))
+		return nil, fmt.Errorf("start gitgate serve: %w", errors.Join(context.Cause(ctx), <-s.done))
 	}
 }
 
@@ -108,6 +107,11 @@ func serverConfig(dir, logDir string) server.Config {
 	// not wait long.
 	cfg.ShutdownTimeout = 10 * time.Second
 	return cfg
+}
+
+// serviceAccountUser is the user name of gitgate's service account.
+func serviceAccountUser(cfg server.Config) string {
+	return "system:serviceaccount:" + cfg.Namespace + ":" + cfg.ServiceAccount
 }
 
 // writeServingCert makes a CA and a serving certificate for 127.0.0.1

@@ -62,6 +62,8 @@ func waitFor(ctx context.Context, timeout, interval time.Duration, what string, 
 	for {
 		done, seen, err := check(ctx)
 		switch {
+		case err != nil && ctx.Err() != nil:
+			// Cut short by the deadline: what was seen before says more.
 		case err != nil:
 			last = err.Error()
 		case done:

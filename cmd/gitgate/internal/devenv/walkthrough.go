@@ -112,6 +112,10 @@ func (w *walkthrough) scaleDenied(ctx context.Context, say sayFunc) (string, err
 }
 
 func (w *walkthrough) driftReverted(ctx context.Context, say sayFunc) (string, error) {
+	before, err := w.deployment(ctx)
+	if err != nil {
+		return "", err
+	}
 	drifted := w.goodState.Replicas + 3
 	res := w.scale(ctx, say, breakglassUser, drifted)
 	if res.err != nil {
@@ -119,15 +123,26 @@ func (w *walkthrough) driftReverted(ctx context.Context, say sayFunc) (string, e
 	}
 	edited := time.Now()
 	say("admitted: %s is exempt (--exempt-users); gitgate sees the drift from Git and puts it back", breakglassUser)
-	err := waitFor(ctx, w.timeout, 20*time.Millisecond, "deployment "+webName+" back at "+strconv.Itoa(int(w.goodState.Replicas))+" replicas",
+	// The revert can land before the first look, so the generation is the
+	// proof that both writes happened: the edit and gitgate's revert each
+	// change the spec.
+	var after *appsv1.Deployment
+	err = waitFor(ctx, w.timeout, 20*time.Millisecond, "deployment "+webName+" back at "+strconv.Itoa(int(w.goodState.Replicas))+" replicas",
 		func(ctx context.Context) (bool, string, error) {
-			n, err := w.replicas(ctx)
-			return err == nil && n == w.goodState.Replicas, fmt.Sprintf("%d replicas", n), err
+			dep, err := w.deployment(ctx)
+			if err != nil {
+				return false, "", err
+			}
+			after = dep
+			n := replicasOf(dep)
+			return n == w.goodState.Replicas && dep.Generation >= before.Generation+2,
+				fmt.Sprintf("%d replicas, generation %d (was %d)", n, dep.Generation, before.Generation), nil
 		})
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("reverted to %d replicas %s after the edit", w.goodState.Replicas, time.Since(edited).Round(time.Millisecond)), nil
+	return fmt.Sprintf("reverted to %d replicas (generation %d -> %d: the edit, then gitgate's revert), seen %s after kubectl returned",
+		w.goodState.Replicas, before.Generation, after.Generation, time.Since(edited).Round(time.Millisecond)), nil
 }
 
 func (w *walkthrough) signedCommit(ctx context.Context, say sayFunc) (string, error) {
@@ -257,52 +272,79 @@ func (w *walkthrough) waitSource(ctx context.Context, what string, ok func(*v1al
 // it sets status in some orders; the objects are what counts).
 func (w *walkthrough) waitState(ctx context.Context, s State) error {
 	return waitFor(ctx, w.timeout, w.poll, "the objects of the commit in the cluster", func(ctx context.Context) (bool, string, error) {
-		err := w.checkState(ctx, s)
+		replicas, greeting, err := w.observe(ctx)
 		if err != nil {
-			return false, err.Error(), nil
+			return false, "", err
 		}
-		return true, "", nil
+		diff := stateDiff(s, replicas, greeting)
+		return diff == "", diff, nil
 	})
 }
 
-// checkState compares the live demo objects with s.
+// checkState fails when the live demo objects differ from s.
 func (w *walkthrough) checkState(ctx context.Context, s State) error {
-	n, err := w.replicas(ctx)
+	replicas, greeting, err := w.observe(ctx)
 	if err != nil {
 		return err
 	}
+	if diff := stateDiff(s, replicas, greeting); diff != "" {
+		return errors.New(diff)
+	}
+	return nil
+}
+
+// observe reads what State describes from the live objects, and checks
+// that the Service is there.
+func (w *walkthrough) observe(ctx context.Context) (replicas int32, greeting string, err error) {
+	if replicas, err = w.replicas(ctx); err != nil {
+		return 0, "", err
+	}
 	var cm corev1.ConfigMap
 	if err := w.admin.Get(ctx, client.ObjectKey{Namespace: demoNamespace, Name: configName}, &cm); err != nil {
-		return fmt.Errorf("get configmap %s: %w", configName, err)
+		return 0, "", fmt.Errorf("get configmap %s: %w", configName, err)
 	}
 	var svc corev1.Service
 	if err := w.admin.Get(ctx, client.ObjectKey{Namespace: demoNamespace, Name: webName}, &svc); err != nil {
-		return fmt.Errorf("get service %s: %w", webName, err)
+		return 0, "", fmt.Errorf("get service %s: %w", webName, err)
 	}
-	return compareState(s, n, cm.Data["GREETING"])
+	return replicas, cm.Data["GREETING"], nil
 }
 
-// compareState says how the observed replicas and greeting differ from s.
-func compareState(s State, replicas int32, greeting string) error {
-	var errs []error
+// stateDiff says how the observed replicas and greeting differ from s;
+// empty when they do not.
+func stateDiff(s State, replicas int32, greeting string) string {
+	var diffs []string
 	if replicas != s.Replicas {
-		errs = append(errs, fmt.Errorf("deployment %s has %d replicas, Git says %d", webName, replicas, s.Replicas))
+		diffs = append(diffs, fmt.Sprintf("deployment %s has %d replicas, Git says %d", webName, replicas, s.Replicas))
 	}
 	if greeting != s.Greeting {
-		errs = append(errs, fmt.Errorf("configmap %s has GREETING %q, Git says %q", configName, greeting, s.Greeting))
+		diffs = append(diffs, fmt.Sprintf("configmap %s has GREETING %q, Git says %q", configName, greeting, s.Greeting))
 	}
-	return errors.Join(errs...)
+	return strings.Join(diffs, "; ")
 }
 
 func (w *walkthrough) replicas(ctx context.Context) (int32, error) {
+	dep, err := w.deployment(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return replicasOf(dep), nil
+}
+
+func (w *walkthrough) deployment(ctx context.Context) (*appsv1.Deployment, error) {
 	var dep appsv1.Deployment
 	if err := w.admin.Get(ctx, client.ObjectKey{Namespace: demoNamespace, Name: webName}, &dep); err != nil {
-		return 0, fmt.Errorf("get deployment %s: %w", webName, err)
+		return nil, fmt.Errorf("get deployment %s: %w", webName, err)
 	}
+	return &dep, nil
+}
+
+// replicasOf is spec.replicas, defaulted as the API server does.
+func replicasOf(dep *appsv1.Deployment) int32 {
 	if dep.Spec.Replicas == nil {
-		return 1, nil
+		return 1
 	}
-	return *dep.Spec.Replicas, nil
+	return *dep.Spec.Replicas
 }
 
 // appliedAt reports whether gs is Ready with commit applied.
@@ -359,7 +401,8 @@ func (k *kubectl) run(ctx context.Context, args ...string) (string, error) {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, "HOME="+k.home)
+	env = append(env, "HOME="+k.home)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

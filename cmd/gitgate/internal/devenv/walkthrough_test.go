@@ -81,14 +81,14 @@ func TestSourcePredicates(t *testing.T) {
 	}
 }
 
-func TestCompareState(t *testing.T) {
+func TestStateDiff(t *testing.T) {
 	s := State{Replicas: 2, Greeting: "hi"}
-	if err := compareState(s, 2, "hi"); err != nil {
-		t.Fatal(err)
+	if d := stateDiff(s, 2, "hi"); d != "" {
+		t.Fatal(d)
 	}
-	err := compareState(s, 5, "bye")
-	if err == nil || !strings.Contains(err.Error(), "has 5 replicas, Git says 2") || !strings.Contains(err.Error(), `has GREETING "bye", Git says "hi"`) {
-		t.Fatalf("err = %v", err)
+	d := stateDiff(s, 5, "bye")
+	if !strings.Contains(d, "has 5 replicas, Git says 2") || !strings.Contains(d, `has GREETING "bye", Git says "hi"`) {
+		t.Fatalf("diff = %q", d)
 	}
 }
 
@@ -124,7 +124,7 @@ func fakeCluster(t *testing.T, s State, gs *v1alpha1.GitSource, funcs intercepto
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNamespace}},
 		&appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Namespace: demoNamespace, Name: webName, Annotations: map[string]string{commitAnnotation: shaA}},
+			ObjectMeta: metav1.ObjectMeta{Namespace: demoNamespace, Name: webName, Generation: 1, Annotations: map[string]string{commitAnnotation: shaA}},
 			Spec:       appsv1.DeploymentSpec{Replicas: ptr.To(s.Replicas)},
 		},
 		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: demoNamespace, Name: webName}},
@@ -164,6 +164,7 @@ func scaleBy(deny error, after func(c client.Client)) interceptor.Funcs {
 			return err
 		}
 		dep.Spec.Replicas = ptr.To(p.Spec.Replicas)
+		dep.Generation++ // as the API server does on a spec change
 		if err := c.Update(ctx, &dep); err != nil {
 			return err
 		}
@@ -226,6 +227,7 @@ func TestDriftReverted(t *testing.T) {
 			var dep appsv1.Deployment
 			if err := c.Get(context.Background(), client.ObjectKey{Namespace: demoNamespace, Name: webName}, &dep); err == nil {
 				dep.Spec.Replicas = ptr.To(initialState.Replicas)
+				dep.Generation++
 				if c.Update(context.Background(), &dep) == nil {
 					reverts.Add(1)
 				}
@@ -238,7 +240,7 @@ func TestDriftReverted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if reverts.Load() != 1 || !strings.Contains(res, "reverted to 2 replicas") {
+		if reverts.Load() != 1 || !strings.Contains(res, "reverted to 2 replicas (generation 1 -> 3") {
 			t.Errorf("result %q after %d reverts", res, reverts.Load())
 		}
 		if !strings.Contains(out.String(), "--as=demo-breakglass --as-group=system:masters") {
