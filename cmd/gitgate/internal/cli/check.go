@@ -66,6 +66,14 @@ Exit codes: 0 no failures; 1 a failure (or, with --fail-on-warn, a warning);
 with --fail-on-warn a failure is 2, as in conftest; 2 an error (bad Rego,
 unreadable or malformed input, e.g. invalid YAML, a YAML alias bomb, a file
 over 32 MiB or a binary file).`,
+		Example: `  # Policies in ./policy, as conftest looks for them:
+  gitgate check deploy/
+
+  # Policies elsewhere, every package, results as JUnit for the CI server:
+  gitgate check -p policies/ --all-namespaces -o junit manifests/*.yaml
+
+  # A rendered chart from standard input, warnings failing the job:
+  helm template ./chart | gitgate check --fail-on-warn -`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError(errors.New("missing required arguments: a file, folder or - (standard input)"))

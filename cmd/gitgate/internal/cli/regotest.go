@@ -32,6 +32,14 @@ as "opa test" does.
 
 Exit codes: 0 every test passed; 1 a test failed or errored; 2 a module does
 not parse or compile (or a usage error).`,
+		Example: `  # Every test under the current folder:
+  gitgate test
+
+  # One policy's tests, verbose, with the builtins admission allows:
+  gitgate test -v --profile admission policies/pss/baseline/privileged policies/lib
+
+  # Only the tests whose name matches, as JSON:
+  gitgate test -r 'test_deny_.*' -o json policy/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"."}

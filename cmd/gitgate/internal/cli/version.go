@@ -14,7 +14,11 @@ func newVersionCommand(s Streams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print gitgate's version",
-		Args:  cobra.NoArgs,
+		Long: `Version prints the version of this gitgate binary: the one set when it was
+built (make build passes what git describe prints), else the module version Go recorded, or
+"(devel)" for a build from a work tree.`,
+		Example: `  gitgate version`,
+		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			_, err := fmt.Fprintln(s.Out, buildVersion())
 			return err

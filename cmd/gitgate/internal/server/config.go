@@ -327,10 +327,15 @@ func checkAddr(v string) error {
 	return nil
 }
 
+// serviceAccountUser is the username of gitgate's service account.
+func (c *Config) serviceAccountUser() string {
+	return "system:serviceaccount:" + c.Namespace + ":" + c.ServiceAccount
+}
+
 // exemptUsers are the configured exempt users plus gitgate's own service
 // account.
 func (c *Config) exemptUsers() []string {
-	self := "system:serviceaccount:" + c.Namespace + ":" + c.ServiceAccount
+	self := c.serviceAccountUser()
 	users := make([]string, 0, len(c.ExemptUsers)+1)
 	users = append(users, self)
 	for _, u := range c.ExemptUsers {

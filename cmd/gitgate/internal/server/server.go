@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -33,6 +35,9 @@ import (
 
 // eventSource is the component name on the Events gitgate records.
 const eventSource = "gitgate"
+
+// selfReviewTimeout bounds the one SelfSubjectReview at start.
+const selfReviewTimeout = 10 * time.Second
 
 // receiverGrace bounds the shutdown of the push receiver: its requests
 // only check a signature and queue a fetch.
@@ -124,7 +129,8 @@ func newProcess(ctx context.Context, cfg *Config, restCfg *rest.Config, log logr
 	if p.certs, err = newServingCerts(logr.NewContext(ctx, log), cfg, cs); err != nil {
 		return p, err
 	}
-	if p.webhook, err = p.newWebhook(); err != nil {
+	writers := p.statusWriters(ctx, cs)
+	if p.webhook, err = p.newWebhook(writers); err != nil {
 		return p, err
 	}
 	rec, err := p.newReconciler(restCfg, scheme)
@@ -176,9 +182,10 @@ func (p *process) newManager(restCfg *rest.Config, scheme *runtime.Scheme) (mana
 // newWebhook makes the admission server, judging against the shared
 // desired state. Its scope and policy start empty; the Publisher fills
 // them as sources sync.
-func (p *process) newWebhook() (*webhook.Server, error) {
+func (p *process) newWebhook(statusWriters []string) (*webhook.Server, error) {
 	ws, err := webhook.NewServer(webhook.Options{
-		Desired: p.store,
+		Desired:       p.store,
+		StatusWriters: statusWriters,
 		Exempt: webhook.Exemptions{
 			Users:      p.cfg.exemptUsers(),
 			Groups:     p.cfg.ExemptGroups,
@@ -202,6 +209,31 @@ func (p *process) newWebhook() (*webhook.Server, error) {
 		return nil, fmt.Errorf("admission webhook: %w", err)
 	}
 	return ws, nil
+}
+
+// statusWriters are the users that may write a GitSource's status (the
+// rollback ledger): gitgate's service account, and the user this process
+// runs as, as the API server reports it (the same account in a cluster;
+// whoever the kubeconfig names outside one). When the API server cannot
+// say (no SelfSubjectReview before Kubernetes 1.28), only the service
+// account is one, which is right in a cluster.
+func (p *process) statusWriters(ctx context.Context, cs kubernetes.Interface) []string {
+	sa := p.cfg.serviceAccountUser()
+	ctx, cancel := context.WithTimeout(ctx, selfReviewTimeout)
+	defer cancel()
+	review, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		p.log.Info("cannot tell which user gitgate runs as; only its service account may write GitSource status",
+			"serviceAccount", sa, "error", err.Error())
+		return []string{sa}
+	}
+	self := review.Status.UserInfo.Username
+	if self == "" || self == sa {
+		return []string{sa}
+	}
+	p.log.Info("gitgate runs as a user other than its service account; both may write GitSource status",
+		"user", self, "serviceAccount", sa)
+	return []string{sa, self}
 }
 
 // newReconciler makes the GitSource reconciler and registers it with the
