@@ -281,4 +281,7 @@ func (v *Verifier) sideCommit(repo *Repository, h plumbing.Hash, pol *policyEntr
 
 // mustHash converts an object name that objectHash already accepted when
 // the commit was parsed (Verifier.commit checks tree and parents).
-func mustHash(s string) plumbing.Hash { return plumbing.NewHash(s) }
+func mustHash(s string) plumbing.Hash {
+	h, _ := parseSHA(s)
+	return h
+}

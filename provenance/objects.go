@@ -83,14 +83,31 @@ func (r *Repository) hasCommit(h plumbing.Hash) bool {
 // Abbreviations are refused: a trust root named out of band must not be
 // ambiguous.
 func parseSHA(s string) (plumbing.Hash, bool) {
-	if len(s) != 40 {
+	var h plumbing.Hash
+	if len(s) != 2*len(h) {
 		return plumbing.ZeroHash, false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+	// Decoded here rather than by plumbing.NewHash, which allocates: a
+	// walk converts several names per commit.
+	for i := range h {
+		hi, ok1 := unhex(s[2*i])
+		lo, ok2 := unhex(s[2*i+1])
+		if !ok1 || !ok2 {
 			return plumbing.ZeroHash, false
 		}
+		h[i] = hi<<4 | lo
 	}
-	return plumbing.NewHash(s), true
+	return h, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/go-git/go-billy/v5"
@@ -91,29 +90,48 @@ func (p *pack) window(off int64) ([]byte, error) {
 }
 
 // packStream reads the pack sequentially from pos through the window; it is
-// an io.ByteReader, so flate reads it without another buffer.
+// an io.ByteReader, so flate reads it without another buffer. buf is the
+// window's remainder: flate asks for one byte at a time, and taking it from
+// a slice is what keeps that cheap. Only the stream moves the window while
+// it is read, so buf stays valid.
 type packStream struct {
 	p   *pack
-	pos int64
+	pos int64  // pack offset of buf[0]
+	buf []byte // the window's bytes from pos on
+}
+
+func (r *packStream) fill() error {
+	if len(r.buf) > 0 {
+		return nil
+	}
+	w, err := r.p.window(r.pos)
+	if err != nil {
+		return err
+	}
+	r.buf = w
+	return nil
 }
 
 func (r *packStream) Read(b []byte) (int, error) {
-	w, err := r.p.window(r.pos)
-	if err != nil {
+	if err := r.fill(); err != nil {
 		return 0, err
 	}
-	n := copy(b, w)
+	n := copy(b, r.buf)
+	r.buf = r.buf[n:]
 	r.pos += int64(n)
 	return n, nil
 }
 
 func (r *packStream) ReadByte() (byte, error) {
-	w, err := r.p.window(r.pos)
-	if err != nil {
-		return 0, err
+	if len(r.buf) == 0 {
+		if err := r.fill(); err != nil {
+			return 0, err
+		}
 	}
+	c := r.buf[0]
+	r.buf = r.buf[1:]
 	r.pos++
-	return w[0], nil
+	return c, nil
 }
 
 // openPacks indexes the packfiles under objects/pack of fs. A pack whose
@@ -242,10 +260,20 @@ func (p *pack) find(h plumbing.Hash) (int64, bool) {
 	if hi > p.n || lo > hi {
 		return 0, false
 	}
-	i := lo + sort.Search(hi-lo, func(i int) bool {
-		return bytes.Compare(p.hashes[(lo+i)*20:(lo+i)*20+20], h[:]) >= 0
-	})
-	if i >= hi || !bytes.Equal(p.hashes[i*20:i*20+20], h[:]) {
+	// Binary search on the first eight bytes, then the whole name.
+	key := binary.BigEndian.Uint64(h[:])
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		name := p.hashes[mid*20 : mid*20+20]
+		c := binary.BigEndian.Uint64(name)
+		if c < key || c == key && bytes.Compare(name, h[:]) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	i := lo
+	if i >= int(p.fanout[h[0]]) || !bytes.Equal(p.hashes[i*20:i*20+20], h[:]) {
 		return 0, false
 	}
 	off := binary.BigEndian.Uint32(p.offs[i*4:])
@@ -328,7 +356,8 @@ type entry struct {
 // resolve reads the object at off, following its delta chain down to a
 // base (or a cached object) and applying the deltas back up.
 func (s *packSet) resolve(p *pack, off int64, limit int64) (int, []byte, error) {
-	var chain []entry
+	var chainBuf [8]entry // most chains are short: no allocation for them
+	chain := chainBuf[:0]
 	cur, curOff := p, off
 	var baseType int
 	var base []byte

@@ -68,10 +68,79 @@ type tree struct {
 // names that are one path segment (no "/", ".", "..", ".git"), no duplicate
 // names, and Git's sort order. Anything else is a crafted object: ambiguous
 // trees could make gitgate judge different files than a checkout shows.
+// The tree keeps raw, which the caller must not modify afterwards.
+//
 // Every tree a verification reads passes through here once (the verifier
-// caches parsed trees), so the loop is kept tight and allocates nothing. The
-// tree keeps raw, which the caller must not modify afterwards.
+// caches parsed trees), so well-formed trees take a tight loop that
+// allocates nothing; at the first thing it does not expect, the tree is
+// parsed again entry by entry, which says what is wrong.
 func parseTree(raw []byte) (tree, error) {
+	if validTree(raw) {
+		return tree{raw: raw}, nil
+	}
+	return parseTreeSlow(raw)
+}
+
+// validTree reports whether raw is a well-formed tree; when it says no,
+// parseTreeSlow finds the reason (it refuses exactly the trees this
+// refuses, which FuzzParseTree checks).
+func validTree(raw []byte) bool {
+	data := raw
+	var prev rawEntry
+	for first := true; len(data) > 0; first = false {
+		var e rawEntry
+		var n int
+		switch {
+		case len(data) > 6 && data[5] == ' ' && string(data[:5]) == "40000":
+			e.kind, n = kindTree, 6
+		case len(data) > 7 && data[6] == ' ':
+			kind, ok := modeKind(data[:6])
+			if !ok {
+				return false
+			}
+			e.kind, n = kind, 7
+		default:
+			return false
+		}
+		nul := bytes.IndexByte(data[n:], 0)
+		if nul <= 0 || len(data) < n+nul+1+len(e.hash) {
+			return false
+		}
+		e.name = data[n : n+nul]
+		if !plainName(e.name) {
+			return false
+		}
+		copy(e.hash[:], data[n+nul+1:])
+		if !first && compareRaw(prev, e) >= 0 || !first && bytes.Equal(prev.name, e.name) {
+			return false
+		}
+		prev = e
+		data = data[n+nul+1+len(e.hash):]
+	}
+	return true
+}
+
+// plainName is checkEntryName's test without the error.
+func plainName(name []byte) bool {
+	switch len(name) {
+	case 1:
+		if name[0] == '.' {
+			return false
+		}
+	case 2:
+		if name[0] == '.' && name[1] == '.' {
+			return false
+		}
+	case 4:
+		if name[0] == '.' && name[1]|0x20 == 'g' && name[2]|0x20 == 'i' && name[3]|0x20 == 't' {
+			return false
+		}
+	}
+	return bytes.IndexByte(name, '/') < 0
+}
+
+// parseTreeSlow is parseTree entry by entry, with the reason of a refusal.
+func parseTreeSlow(raw []byte) (tree, error) {
 	t := tree{raw: raw}
 	it := t.iter()
 	var prev rawEntry
@@ -372,30 +441,34 @@ func listAll(r treeReader, e treeEntry, prefix string, out *[]string) error {
 // lookupPath finds the entry at a repo-relative path (forward slashes) in the
 // tree root. ok is false when some segment does not exist.
 func lookupPath(r treeReader, root plumbing.Hash, path string) (e treeEntry, ok bool, err error) {
-	segs := strings.Split(path, "/")
 	cur := root
-	for i, seg := range segs {
+	for rest, last := path, false; !last; {
+		seg, more, found := strings.Cut(rest, "/")
+		rest, last = more, !found
 		t, err := r.tree(cur)
 		if err != nil {
 			return treeEntry{}, false, err
 		}
-		found := false
+		var hit rawEntry
+		hitOK := false
 		it := t.iter()
-		for c, ok := it.next(); ok; c, ok = it.next() {
-			if c.name == seg {
-				e, found = c, true
+		for c, ok := it.nextRaw(); ok; c, ok = it.nextRaw() {
+			if string(c.name) == seg {
+				hit, hitOK = c, true
 				break
 			}
 		}
-		if !found {
+		if !hitOK {
 			return treeEntry{}, false, nil
 		}
-		if i < len(segs)-1 {
-			if e.kind != kindTree {
+		if !last {
+			if hit.kind != kindTree {
 				return treeEntry{}, false, nil
 			}
-			cur = e.hash
+			cur = hit.hash
+			continue
 		}
+		e = hit.entry()
 	}
 	return e, true, nil
 }

@@ -227,7 +227,12 @@ func FuzzParseTree(f *testing.F) {
 	f.Add(m[root])
 	f.Add([]byte("100644 a\x00"))
 	f.Add([]byte(""))
+	f.Add(m[m.build(map[string]string{"a.b": "1", "a/c": "2", ".GIT_x": "3", "x/.gitx": "4"})])
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		// The fast check and the entry-by-entry parser agree.
+		if _, slowErr := parseTreeSlow(raw); validTree(raw) != (slowErr == nil) {
+			t.Fatalf("validTree = %v, parseTreeSlow error %v", validTree(raw), slowErr)
+		}
 		parsed, err := parseTree(raw)
 		if err != nil {
 			if !errors.Is(err, errMalformedTree) {

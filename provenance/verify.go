@@ -462,7 +462,10 @@ func (v *Verifier) commit(repo *Repository, h plumbing.Hash) (*signature.Commit,
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", short(h), err)
 	}
-	for _, p := range append([]string{c.Tree}, c.Parents...) {
+	if _, err := objectHash(c.Tree); err != nil {
+		return nil, fmt.Errorf("commit %s: %w", short(h), err)
+	}
+	for _, p := range c.Parents {
 		if _, err := objectHash(p); err != nil {
 			return nil, fmt.Errorf("commit %s: %w", short(h), err)
 		}

@@ -45,7 +45,9 @@ const maxParents = 64
 // exactly as Git computes it: the object with the signature header line and
 // its continuation lines removed.
 func ParseCommit(raw []byte) (*Commit, error) {
-	p := commitParser{raw: raw, c: &Commit{}}
+	pc := &parsedCommit{}
+	pc.c.Parents = pc.parents[:0]
+	p := commitParser{raw: raw, str: string(raw), c: &pc.c}
 	if err := p.parse(); err != nil {
 		return nil, fmt.Errorf("%w: commit object: %w", ErrMalformed, err)
 	}
@@ -54,16 +56,26 @@ func ParseCommit(raw []byte) (*Commit, error) {
 
 type commitParser struct {
 	raw []byte
+	// str is raw as a string, converted once: the commit's string fields
+	// are substrings of it rather than one allocation each.
+	str string
 	c   *Commit
 
 	// state of the header walk
 	stage        int // 0 want tree, 1 parents or author, 2 want committer, 3 other headers
-	lastHeader   string
+	lastHeader   []byte
 	sigStart     int // offset of the signature header line, -1 when absent
 	sigEnd       int // offset just past its last continuation line
-	sigLines     [][]byte
+	sigValue     int // offset of the signature header's value
 	haveEncoding bool
 	hashLen      int
+}
+
+// parsedCommit holds a Commit and room for its first parent, so that the
+// usual commit costs one allocation for both.
+type parsedCommit struct {
+	c       Commit
+	parents [1]string
 }
 
 const (
@@ -90,7 +102,10 @@ func (p *commitParser) parse() error {
 			if p.stage != stageOther {
 				return p.missingHeader()
 			}
-			p.c.Message = string(p.raw[next:])
+			p.c.Message = p.str[next:]
+			if len(p.c.Parents) == 0 {
+				p.c.Parents = nil
+			}
 			return p.finish()
 		}
 		if bytes.IndexByte(line, 0) >= 0 {
@@ -118,27 +133,29 @@ func (p *commitParser) missingHeader() error {
 // next is the offset of the following line.
 func (p *commitParser) header(line []byte, off, next int) error {
 	if line[0] == ' ' {
-		return p.continuation(line, off, next)
+		return p.continuation(off, next)
 	}
 	key, value, ok := bytes.Cut(line, []byte{' '})
 	if !ok || len(key) == 0 {
 		return fmt.Errorf("header line %q is not \"<key> <value>\"", truncate(line))
 	}
-	p.lastHeader = string(key)
-	switch p.lastHeader {
+	p.lastHeader = key
+	valueOff := off + len(key) + 1
+	str := p.str[valueOff : valueOff+len(value)]
+	switch string(key) {
 	case "tree":
-		return p.tree(value)
+		return p.tree(value, str)
 	case "parent":
-		return p.parent(value)
+		return p.parent(value, str)
 	case "author":
-		return p.ident(&p.c.Author, value, stageParents, stageCommitter)
+		return p.ident(&p.c.Author, value, str, stageParents, stageCommitter)
 	case "committer":
-		return p.ident(&p.c.Committer, value, stageCommitter, stageOther)
+		return p.ident(&p.c.Committer, value, str, stageCommitter, stageOther)
 	}
 	if p.stage != stageOther {
 		return fmt.Errorf("header %q before the committer header", truncate(key))
 	}
-	switch p.lastHeader {
+	switch string(key) {
 	case "encoding":
 		if p.haveEncoding {
 			return fmt.Errorf("duplicate encoding header")
@@ -151,25 +168,25 @@ func (p *commitParser) header(line []byte, off, next int) error {
 		if len(value) == 0 {
 			return fmt.Errorf("empty %s header", p.lastHeader)
 		}
-		p.sigStart, p.sigEnd = off, next
-		p.sigLines = append(p.sigLines, value)
+		p.sigStart, p.sigEnd, p.sigValue = off, next, valueOff
 	}
 	return nil
 }
 
 // continuation handles a line that continues the previous header's value.
-func (p *commitParser) continuation(line []byte, off, next int) error {
-	switch p.lastHeader {
+func (p *commitParser) continuation(off, next int) error {
+	switch string(p.lastHeader) {
 	case "", "tree", "parent", "author", "committer", "encoding":
 		return fmt.Errorf("continuation line at byte %d after a %q header, which cannot have one", off, p.lastHeader)
 	case headerSig, headerSigSHA256:
-		p.sigEnd = next
-		p.sigLines = append(p.sigLines, line[1:])
+		if p.sigEnd == off { // continues the signature header itself
+			p.sigEnd = next
+		}
 	}
 	return nil
 }
 
-func (p *commitParser) tree(value []byte) error {
+func (p *commitParser) tree(value []byte, str string) error {
 	if p.stage != stageTree {
 		return fmt.Errorf("tree header is duplicate or not first")
 	}
@@ -177,12 +194,12 @@ func (p *commitParser) tree(value []byte) error {
 		return fmt.Errorf("tree %q is not a hex object name", truncate(value))
 	}
 	p.hashLen = len(value)
-	p.c.Tree = string(value)
+	p.c.Tree = str
 	p.stage = stageParents
 	return nil
 }
 
-func (p *commitParser) parent(value []byte) error {
+func (p *commitParser) parent(value []byte, str string) error {
 	if p.stage != stageParents {
 		return fmt.Errorf("parent header out of order (parents follow tree, precede author)")
 	}
@@ -192,13 +209,13 @@ func (p *commitParser) parent(value []byte) error {
 	if len(p.c.Parents) == maxParents {
 		return fmt.Errorf("more than %d parents", maxParents)
 	}
-	p.c.Parents = append(p.c.Parents, string(value))
+	p.c.Parents = append(p.c.Parents, str)
 	return nil
 }
 
 // ident stores an author or committer value, which must come at stage want
 // and moves the walk to stage then.
-func (p *commitParser) ident(dst *string, value []byte, want, then int) error {
+func (p *commitParser) ident(dst *string, value []byte, str string, want, then int) error {
 	if p.stage != want {
 		if p.stage > want {
 			return fmt.Errorf("duplicate %s header", p.lastHeader)
@@ -208,31 +225,40 @@ func (p *commitParser) ident(dst *string, value []byte, want, then int) error {
 	if err := checkIdent(value); err != nil {
 		return fmt.Errorf("%s: %w", p.lastHeader, err)
 	}
-	*dst = string(value)
+	*dst = str
 	p.stage = then
 	return nil
 }
 
-// finish builds the payload and the signature once the headers are known.
+// finish builds the payload and the signature once the headers are known:
+// both are carved from one buffer.
 func (p *commitParser) finish() error {
 	if p.sigStart < 0 {
 		p.c.Payload = p.raw
 		return nil
 	}
-	n := 0
-	for _, l := range p.sigLines {
-		n += len(l) + 1
-	}
-	sig := make([]byte, 0, n)
-	for _, l := range p.sigLines {
-		sig = append(append(sig, l...), '\n')
+	// The signature is the header's value and its continuation lines
+	// without their leading space, each ending in a newline: the region's
+	// length less the key and the space that starts each continuation.
+	region := p.raw[p.sigValue:p.sigEnd]
+	sigLen := len(region) - bytes.Count(region, []byte("\n "))
+	payloadLen := len(p.raw) - (p.sigEnd - p.sigStart)
+	buf := make([]byte, 0, payloadLen+sigLen)
+	buf = append(buf, p.raw[:p.sigStart]...)
+	buf = append(buf, p.raw[p.sigEnd:]...)
+	payload := buf[:payloadLen:payloadLen]
+	sig := buf[payloadLen:]
+	for rest := region; len(rest) > 0; {
+		line, after, _ := bytes.Cut(rest, []byte{'\n'})
+		sig = append(append(sig, line...), '\n')
+		rest = after
+		if len(rest) > 0 {
+			rest = rest[1:] // the continuation's leading space
+		}
 	}
 	if _, _, err := splitArmor(sig); err != nil {
 		return fmt.Errorf("signature header: %w", err)
 	}
-	payload := make([]byte, 0, len(p.raw)-(p.sigEnd-p.sigStart))
-	payload = append(payload, p.raw[:p.sigStart]...)
-	payload = append(payload, p.raw[p.sigEnd:]...)
 	p.c.Signature, p.c.Payload = sig, payload
 	return nil
 }
