@@ -47,6 +47,7 @@ func TestValuesRefused(t *testing.T) {
 	}{
 		{"unknown top-level value", map[string]any{"replica": 3}, "additional properties 'replica' not allowed"},
 		{"unknown nested value", map[string]any{"webhook": map[string]any{"timeout": 5}}, "additional properties 'timeout' not allowed"},
+		{"name that cannot name a Service", map[string]any{"fullnameOverride": "1gitgate"}, "/fullnameOverride"},
 		{"failure policy", map[string]any{"webhook": map[string]any{"failurePolicy": "Deny"}}, "/webhook/failurePolicy"},
 		{"timeout above 30", map[string]any{"webhook": map[string]any{"timeoutSeconds": 31}}, "/webhook/timeoutSeconds"},
 		{"timeout zero", map[string]any{"webhook": map[string]any{"timeoutSeconds": 0}}, "/webhook/timeoutSeconds"},
