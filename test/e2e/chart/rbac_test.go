@@ -120,6 +120,9 @@ func TestRBAC(t *testing.T) {
 				deny("list", "", "secrets", "", "rbac-builtin", ""),
 				deny("delete", "", "secrets", "", "rbac-builtin", "gitgate-rbac-builtin-webhook-ca"),
 				deny("get", "", "secrets", "", "apps", "git-credentials"),
+				// serve asks who it runs as (SelfSubjectReview), which the
+				// default system:basic-user role grants every account.
+				allow("create", "authentication.k8s.io", "selfsubjectreviews", "", "", ""),
 				// Its leader-election Lease.
 				allow("create", "coordination.k8s.io", "leases", "", "rbac-builtin", ""),
 				allow("update", "coordination.k8s.io", "leases", "", "rbac-builtin", "gitgate-rbac-builtin-leader"),
