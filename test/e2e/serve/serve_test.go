@@ -209,14 +209,14 @@ func startServer(t *testing.T, env *testenv.Env) *running {
 	t.Cleanup(func() {
 		if r.cmd.ProcessState == nil {
 			_ = r.cmd.Process.Kill()
-			<-r.done
+			t.Logf("gitgate serve killed at cleanup: %v", <-r.done)
 		}
 	})
 	err = poll(t.Context(), waitTimeout, func() (bool, error) {
 		select {
 		case err := <-r.done:
 			r.done <- err
-			return false, fmt.Errorf("gitgate serve exited: %v", err)
+			return false, fmt.Errorf("gitgate serve exited: %w", err)
 		default:
 		}
 		code, _ := r.get(t, "/healthz")

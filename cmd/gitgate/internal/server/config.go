@@ -49,7 +49,7 @@ const (
 	DefaultMetricsAddr       = ":8080"
 	DefaultReceiverAddr      = ":9292"
 	DefaultCertDir           = "/tmp/gitgate/certs"
-	DefaultCertSecret        = "gitgate-webhook-tls"
+	DefaultCertSecret        = "gitgate-webhook-tls" //nolint:gosec // the Secret's name, not a credential
 	DefaultWebhookConfigName = "gitgate"
 	DefaultServiceName       = "gitgate"
 	DefaultLeaderElectionID  = "gitgate-leader"
