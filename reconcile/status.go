@@ -169,21 +169,11 @@ func (r *Reconciler) patchStatus(ctx context.Context, base, gs *v1alpha1.GitSour
 	return nil
 }
 
-// statusPatch is a merge patch that sets the whole status. The counts are
-// written even when zero, which their JSON tags leave out: kubectl's
-// OBJECTS and DRIFTED columns must show 0, not <none>.
+// statusPatch is a merge patch that sets the whole status. The counts
+// have no omitempty, so a zero is written and kubectl's OBJECTS and DRIFTED
+// columns show 0, not <none>.
 func statusPatch(st *v1alpha1.GitSourceStatus) ([]byte, error) {
-	raw, err := json.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("encode status: %w", err)
-	}
-	var fields map[string]any
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return nil, fmt.Errorf("encode status: %w", err)
-	}
-	fields["objects"] = st.Objects
-	fields["drifted"] = st.Drifted
-	patch, err := json.Marshal(map[string]any{"status": fields})
+	patch, err := json.Marshal(map[string]any{"status": st})
 	if err != nil {
 		return nil, fmt.Errorf("encode status: %w", err)
 	}

@@ -282,12 +282,12 @@ type GitSourceStatus struct {
 	// Objects is how many objects the applied commit declares.
 	//
 	// +optional
-	Objects int `json:"objects,omitempty"`
+	Objects int `json:"objects"` // no omitempty: kubectl's OBJECTS column shows 0, not <none>
 
 	// Drifted is how many managed objects currently differ from Git.
 	//
 	// +optional
-	Drifted int `json:"drifted,omitempty"`
+	Drifted int `json:"drifted"` // no omitempty, like Objects
 
 	// LastSyncTime is when the last sync finished, with whatever result.
 	//
