@@ -114,7 +114,7 @@ unknown flag or an invalid flag or environment value.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Namespace, "namespace", cfg.Namespace, "gitgate's own namespace: its Secrets, leader lease and certificate Secret live here, and admission exempts it (default $POD_NAMESPACE, else "+server.DefaultNamespace+")")
+	f.StringVar(&cfg.Namespace, "namespace", cfg.Namespace, "gitgate's own namespace, exempt from admission, holding its Secrets, leader lease and CA Secret; $POD_NAMESPACE when set")
 	f.StringVar(&cfg.ServiceAccount, "service-account", cfg.ServiceAccount, "gitgate's service account in --namespace; its requests are exempt from admission")
 	f.StringVar(&cfg.WebhookAddr, "webhook-addr", cfg.WebhookAddr, "address the admission webhook listens on (HTTPS)")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "address serving /metrics, /healthz and /readyz (HTTP)")
