@@ -44,7 +44,13 @@ const (
 type packSet struct {
 	packs []*pack
 	cache *baseCache
+	// deltaBuf is reused for inflated deltas, which live only until
+	// they are applied.
+	deltaBuf []byte
 }
+
+// maxDeltaBuf: a larger delta gets a buffer of its own, not kept.
+const maxDeltaBuf = 1 << 20
 
 type pack struct {
 	name   string
@@ -56,6 +62,7 @@ type pack struct {
 	offs   []byte // n * 4
 	offs64 []byte // 8 each
 	zr     io.ReadCloser
+	stream packStream // the zlib reader's source, reset for each entry
 	// win caches the bytes at winOff: an entry's header and the start of
 	// its data usually arrive with one positioned read.
 	win    []byte
@@ -399,7 +406,7 @@ func (s *packSet) resolve(p *pack, off int64, limit int64) (int, []byte, error) 
 		if e.size > ceiling {
 			return 0, nil, fmt.Errorf("%w: %d bytes, more than the limit of %d", errObjectTooLarge, e.size, ceiling)
 		}
-		data, err := cur.inflate(e.dataAt, e.size)
+		data, err := cur.inflate(e.dataAt, e.size, nil)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -409,9 +416,12 @@ func (s *packSet) resolve(p *pack, off int64, limit int64) (int, []byte, error) 
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		e := chain[i]
-		delta, err := e.p.inflate(e.dataAt, e.size)
+		delta, err := e.p.inflate(e.dataAt, e.size, s.deltaBuf)
 		if err != nil {
 			return 0, nil, err
+		}
+		if cap(delta) <= maxDeltaBuf {
+			s.deltaBuf = delta[:0]
 		}
 		ceiling := int64(maxDeltaBase)
 		if i == 0 {
@@ -503,9 +513,11 @@ func (p *pack) header(off int64) (e entry, baseOff int64, baseHash plumbing.Hash
 	return e, baseOff, baseHash, nil
 }
 
-// inflate decompresses exactly size bytes of the zlib stream at off.
-func (p *pack) inflate(off, size int64) ([]byte, error) {
-	src := &packStream{p: p, pos: off}
+// inflate decompresses exactly size bytes of the zlib stream at off, into
+// buf when it is large enough.
+func (p *pack) inflate(off, size int64, buf []byte) ([]byte, error) {
+	p.stream = packStream{p: p, pos: off}
+	src := &p.stream
 	var err error
 	if p.zr == nil {
 		p.zr, err = zlib.NewReader(src)
@@ -515,7 +527,11 @@ func (p *pack) inflate(off, size int64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: at %d: %w", errPackCorrupt, off, err)
 	}
-	out := make([]byte, size)
+	out := buf[:0]
+	if int64(cap(out)) < size {
+		out = make([]byte, size)
+	}
+	out = out[:size]
 	if _, err := io.ReadFull(p.zr, out); err != nil {
 		return nil, fmt.Errorf("%w: inflate at %d: %w", errPackCorrupt, off, err)
 	}

@@ -3,6 +3,7 @@ package signature
 import (
 	"bytes"
 	"crypto"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -137,17 +138,12 @@ func (r *KeyRing) verifyOpenPGP(payload, block []byte, at time.Time, b *Batch) (
 // signature packet: git writes one, and a second would be a second
 // signature that some verifier might check instead.
 func readOpenPGPSignature(block []byte) (*packet.Signature, error) {
-	ab, err := armor.Decode(bytes.NewReader(block))
-	if err != nil {
-		return nil, fmt.Errorf("armor: %w", err)
-	}
-	if ab.Type != openpgp.SignatureType {
-		return nil, fmt.Errorf("armor type %q, want %q", truncate([]byte(ab.Type)), openpgp.SignatureType)
-	}
-	// Reading through the armor also checks its CRC, if there is one.
-	body, err := io.ReadAll(io.LimitReader(ab.Body, maxOpenPGPSigBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("armor: %w", err)
+	body, ok := plainArmorBody(block)
+	if !ok {
+		var err error
+		if body, err = armorBody(block); err != nil {
+			return nil, err
+		}
 	}
 	if len(body) > maxOpenPGPSigBytes {
 		return nil, fmt.Errorf("signature larger than %d bytes", maxOpenPGPSigBytes)
@@ -166,6 +162,85 @@ func readOpenPGPSignature(block []byte) (*packet.Signature, error) {
 	}
 	return sig, nil
 }
+
+// armorBody decodes the armor with go-crypto, which takes any armor
+// OpenPGP allows (headers, white space, long lines up to its limits). Like
+// gpg, go-crypto no longer checks the armor's checksum line: what counts is
+// the signature inside.
+func armorBody(block []byte) ([]byte, error) {
+	ab, err := armor.Decode(bytes.NewReader(block))
+	if err != nil {
+		return nil, fmt.Errorf("armor: %w", err)
+	}
+	if ab.Type != openpgp.SignatureType {
+		return nil, fmt.Errorf("armor type %q, want %q", truncate([]byte(ab.Type)), openpgp.SignatureType)
+	}
+	body, err := io.ReadAll(io.LimitReader(ab.Body, maxOpenPGPSigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("armor: %w", err)
+	}
+	return body, nil
+}
+
+// plainArmorBody decodes, without go-crypto's streaming readers, the armor
+// gpg writes for git: the header line, an empty line, lines of base64 (no
+// white space, at most 96 characters, padding only at the very end), an
+// optional five-character "=" checksum line (not checked, as armorBody
+// does not check it), the footer. For such a block the result is what
+// armorBody returns (FuzzPlainArmorBody checks it); anything else is left to
+// armorBody (ok false).
+func plainArmorBody(block []byte) (body []byte, ok bool) {
+	line, rest, found := bytes.Cut(block, []byte{'\n'})
+	if !found || string(line) != "-----BEGIN "+openpgp.SignatureType+"-----" {
+		return nil, false
+	}
+	if line, rest, found = bytes.Cut(rest, []byte{'\n'}); !found || len(line) != 0 {
+		return nil, false
+	}
+	var enc [2 * maxArmorLine]byte // one allocation less for usual signatures
+	b64 := enc[:0]
+	padded := false
+	for {
+		line, rest, found = bytes.Cut(rest, []byte{'\n'})
+		if !found { // the block ends with its footer
+			if string(line) != "-----END "+openpgp.SignatureType+"-----" {
+				return nil, false
+			}
+			break
+		}
+		if len(line) == 5 && line[0] == '=' { // the checksum; the footer must follow
+			if string(rest) != "-----END "+openpgp.SignatureType+"-----" {
+				return nil, false
+			}
+			break
+		}
+		if padded || len(line) == 0 || len(line) > maxArmorLine {
+			return nil, false
+		}
+		for i, c := range line {
+			switch {
+			case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '+', c == '/':
+			case c == '=' && i >= len(line)-2:
+				padded = true
+			default:
+				return nil, false
+			}
+		}
+		b64 = append(b64, line...)
+	}
+	if len(b64)%4 != 0 {
+		return nil, false
+	}
+	body = make([]byte, base64.StdEncoding.DecodedLen(len(b64)))
+	n, err := base64.StdEncoding.Decode(body, b64)
+	if err != nil {
+		return nil, false
+	}
+	return body[:n], true
+}
+
+// maxArmorLine is the longest body line go-crypto's armor reader accepts.
+const maxArmorLine = 96
 
 // issuerKeyID returns the key id the signature names, from the issuer key
 // id subpacket or, for v6 signatures, the issuer fingerprint.
