@@ -23,12 +23,7 @@ func (s *Server) evaluatePolicy(ctx context.Context, r *review, d decision, sc *
 	if h == nil || h.engine == nil {
 		return d
 	}
-	input, err := ast.InterfaceToValue(policyInput(r, d.origin, sc))
-	if err != nil {
-		d.allowed, d.reason = false, ReasonPolicyError
-		d.message = s.policyErrorMessage(r, err)
-		return d
-	}
+	input := policyValue(policyInput(r, d.origin, sc))
 	start := time.Now()
 	res, err := h.engine.EvaluateValue(ctx, input)
 	s.metrics.policyDuration.Observe(time.Since(start).Seconds())
@@ -43,6 +38,15 @@ func (s *Server) evaluatePolicy(ctx context.Context, r *review, d decision, sc *
 	}
 	return d
 }
+
+// policyValue turns the input into a Rego value lazily: a field becomes a
+// Rego value when a policy first reads it. The policy library reads the
+// object's kind, metadata and pod spec; converting the whole request
+// up front (object and oldObject, managedFields, status, every env var)
+// cost more allocations than evaluating the library. policyInput holds
+// only JSON-decoded values, strings and string slices, which convert
+// without error.
+func policyValue(input map[string]any) ast.Value { return ast.LazyObject(input) }
 
 func messages(ms []policy.Message) []string {
 	if len(ms) == 0 {
