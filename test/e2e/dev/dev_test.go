@@ -49,11 +49,15 @@ func TestDevKeep(t *testing.T) {
 			skipOrFail(t, fmt.Sprintf("%s not installed: %v", tool, err))
 		}
 	}
+	start := time.Now()
 	bin := buildGitgate(t)
+	t.Logf("gitgate built in %s", time.Since(start).Round(time.Second))
 	tmp := t.TempDir()
+	start = time.Now()
 	dev := startDev(t, bin, assets, tmp)
 
 	lines := dev.waitKeepLines(t)
+	t.Logf("gitgate dev walked through in %s", time.Since(start).Round(time.Second))
 	out := dev.stdout()
 	for i := 1; i <= 5; i++ {
 		if !strings.Contains(out, fmt.Sprintf("[%d/5] ", i)) {
@@ -123,7 +127,9 @@ func TestDevKeep(t *testing.T) {
 		}
 	})
 
+	start = time.Now()
 	code, stopOut := dev.interrupt(t)
+	t.Logf("gitgate dev stopped %s after SIGINT", time.Since(start).Round(100*time.Millisecond))
 	if code != 0 {
 		t.Fatalf("gitgate dev exited %d after Ctrl-C:\n%s", code, stopOut)
 	}
@@ -157,7 +163,10 @@ func skipOrFail(t *testing.T, msg string) {
 	t.Skip(msg)
 }
 
-// buildGitgate builds the gitgate binary as `make build` does.
+// buildGitgate builds the gitgate binary (as `make build` does, but
+// without -trimpath, so that the packages `go test` compiled are reused
+// from the build cache and only the link is left, made shorter by leaving
+// out the symbol table and debug information).
 func buildGitgate(t *testing.T) string {
 	t.Helper()
 	root, err := testenv.RepoRoot()
@@ -165,7 +174,7 @@ func buildGitgate(t *testing.T) string {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "gitgate")
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-o", bin, "./cmd/gitgate")
+	cmd := exec.CommandContext(t.Context(), "go", "build", "-ldflags=-s -w", "-o", bin, "./cmd/gitgate")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

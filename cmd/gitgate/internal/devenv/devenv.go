@@ -116,8 +116,15 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err := e.start(ctx, assets); err != nil {
 		return err
 	}
-	if err := runSteps(ctx, opts.Out, e.walk.steps()); err != nil {
-		fmt.Fprintf(opts.Out, "\nThe demo did not behave; logs are in %s\n", lay.logs)
+	if err := e.walkThrough(ctx); err != nil {
+		switch {
+		case ctx.Err() != nil:
+			fmt.Fprintf(opts.Out, "\nInterrupted; stopping gitgate and the control plane.\n")
+		case removeDir:
+			fmt.Fprintf(opts.Out, "\nThe demo did not behave. Run it again with --dir DIR to keep gitgate's and the control plane's logs.\n")
+		default:
+			fmt.Fprintf(opts.Out, "\nThe demo did not behave; gitgate's and the control plane's logs are in %s\n", lay.logs)
+		}
 		return err
 	}
 	fmt.Fprintf(opts.Out, "\nEvery step behaved.\n")
@@ -125,9 +132,31 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return nil
 	}
 	e.printKeep()
-	<-ctx.Done()
-	fmt.Fprintf(opts.Out, "\nStopping gitgate and the control plane.\n")
-	return e.server.failed()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintf(opts.Out, "\nStopping gitgate and the control plane.\n")
+		return nil
+	case <-e.server.stopped:
+		err := e.server.failed()
+		e.server.cancel()
+		e.server = nil // stopped already; close must not report it twice
+		fmt.Fprintf(opts.Out, "\n%v; stopping the control plane.\n", err)
+		return err
+	}
+}
+
+// walkThrough runs the steps; they give up at once if gitgate stops.
+func (e *env) walkThrough(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-e.server.stopped:
+			cancel(e.server.failed())
+		case <-ctx.Done():
+		}
+	}()
+	return runSteps(ctx, e.opts.Out, e.walk.steps())
 }
 
 func cmpOr(d, def time.Duration) time.Duration {

@@ -36,7 +36,9 @@ const gitgateNamespace = server.DefaultNamespace
 type runningServer struct {
 	addrs  server.Addresses
 	cancel context.CancelFunc
-	done   chan error
+	// stopped is closed when Run has returned, with err its error.
+	stopped chan struct{}
+	err     error
 }
 
 // startServer runs server.Run in a goroutine until stop. Its context is
@@ -46,38 +48,42 @@ func startServer(ctx context.Context, cfg server.Config, restCfg *rest.Config, l
 	listening := make(chan server.Addresses, 1)
 	cfg.OnListen = func(a server.Addresses) { listening <- a }
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &runningServer{cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- server.Run(runCtx, cfg, restCfg, log) }()
+	s := &runningServer{cancel: cancel, stopped: make(chan struct{})}
+	go func() {
+		s.err = server.Run(runCtx, cfg, restCfg, log)
+		close(s.stopped)
+	}()
 	select {
 	case s.addrs = <-listening:
 		return s, nil
-	case err := <-s.done:
+	case <-s.stopped:
 		cancel()
-		return nil, fmt.Errorf("gitgate serve: %w", err)
+		return nil, fmt.Errorf("gitgate serve: %w", s.err)
 	case <-ctx.Done():
 		cancel()
-		return nil, fmt.Errorf("start gitgate serve: %w", errors.Join(context.Cause(ctx), <-s.done))
+		<-s.stopped
+		return nil, fmt.Errorf("start gitgate serve: %w", errors.Join(context.Cause(ctx), s.err))
 	}
 }
 
 // stop shuts gitgate down and returns Run's error, if any.
 func (s *runningServer) stop() error {
 	s.cancel()
-	if err := <-s.done; err != nil {
-		return fmt.Errorf("gitgate serve: %w", err)
+	<-s.stopped
+	if s.err != nil {
+		return fmt.Errorf("gitgate serve: %w", s.err)
 	}
 	return nil
 }
 
-// failed returns Run's error if it stopped on its own; nil while it runs.
+// failed returns why Run stopped on its own; nil while it runs.
 func (s *runningServer) failed() error {
 	select {
-	case err := <-s.done:
-		s.done <- err // stop still reads it
-		if err == nil {
-			err = errors.New("stopped")
+	case <-s.stopped:
+		if s.err == nil {
+			return errors.New("gitgate serve stopped")
 		}
-		return fmt.Errorf("gitgate serve: %w", err)
+		return fmt.Errorf("gitgate serve: %w", s.err)
 	default:
 		return nil
 	}

@@ -53,8 +53,8 @@ func runSteps(ctx context.Context, out io.Writer, steps []step) error {
 // description is part of the error, so a step that times out says what
 // it saw instead. Errors from check (an API server hiccup) are retried
 // and reported the same way.
-func waitFor(ctx context.Context, timeout, interval time.Duration, what string, check func(context.Context) (bool, string, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func waitFor(parent context.Context, timeout, interval time.Duration, what string, check func(context.Context) (bool, string, error)) error {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -73,8 +73,9 @@ func waitFor(ctx context.Context, timeout, interval time.Duration, what string, 
 		}
 		select {
 		case <-ctx.Done():
-			if parent := context.Cause(ctx); errors.Is(parent, context.Canceled) {
-				return fmt.Errorf("%s: interrupted: %w", what, parent)
+			// The caller gave up (Ctrl-C, or gitgate stopped): say why.
+			if parent.Err() != nil {
+				return fmt.Errorf("%s: %w", what, context.Cause(parent))
 			}
 			return fmt.Errorf("%s: not within %s (last seen: %s)", what, timeout, last)
 		case <-t.C:

@@ -98,7 +98,18 @@ func TestWaitFor(t *testing.T) {
 		err := waitFor(ctx, time.Minute, time.Millisecond, "thing", func(context.Context) (bool, string, error) {
 			return false, "", nil
 		})
-		if err == nil || !strings.Contains(err.Error(), "interrupted") || !errors.Is(err, context.Canceled) {
+		if err == nil || err.Error() != "thing: context canceled" || !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("given up with a cause", func(t *testing.T) {
+		ctx, cancel := context.WithCancelCause(t.Context())
+		stopped := errors.New("gitgate serve: port gone")
+		time.AfterFunc(10*time.Millisecond, func() { cancel(stopped) })
+		err := waitFor(ctx, time.Minute, time.Millisecond, "thing", func(context.Context) (bool, string, error) {
+			return false, "", nil
+		})
+		if !errors.Is(err, stopped) {
 			t.Fatalf("err = %v", err)
 		}
 	})
