@@ -43,8 +43,8 @@ col() { cut -d' ' -f"$2" "$1"; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "git $(git --version | cut -d' ' -f3), $(gpg --version | head -1), $(ssh -V 2>&1 | cut -d, -f1)"
-printf '\n%-8s %7s | %-19s | %-19s | %-19s | %-13s | %s\n' format commits "gitgate, 1 core" "gitgate, all cores" "git log" "git log/gitgate" "re-verify"
-printf '%-8s %7s | %-19s | %-19s | %-19s | %-13s | %s\n' "" "" "wall / cpu (s)" "wall / cpu (s)" "wall / cpu (s)" "wall / cpu" "wall (ms)"
+printf '\n%-8s %7s | %-19s | %-9s | %-19s | %-19s | %-13s | %-9s | %s\n' format commits "gitgate, 1 core" "1 core" "gitgate, all cores" "git log" "git log/gitgate" "re-verify" "load"
+printf '%-8s %7s | %-19s | %-10s | %-19s | %-19s | %-13s | %-9s | %s\n' "" "" "wall / cpu (s)" "cpu µs/c" "wall / cpu (s)" "wall / cpu (s)" "wall / cpu" "wall (ms)" "1 min avg"
 for fmt in $FORMATS; do
   out="$work/$fmt"
   # One commit more than measured: it is the "new commit" of the re-verify.
@@ -84,10 +84,12 @@ for fmt in $FORMATS; do
 
   ratio=$(awk -v gw="$(col "$work/t.git" 1)" -v gc="$(col "$work/t.git" 2)" -v w="$(col "$work/t.all" 1)" -v c="$(col "$work/t.all" 2)" \
     'BEGIN { printf "%.0fx / %.0fx", gw / w, gc / c }')
-  printf '%-8s %7d | %8s / %8s | %8s / %8s | %8s / %8s | %-13s | %.0f\n' "$fmt" "$COMMITS" \
-    $(cat "$work/t.one") $(cat "$work/t.all") $(cat "$work/t.git") "$ratio" \
-    "$(awk -v r="$(col "$work/t.re" 1)" 'BEGIN { print r * 1000 }')"
+  percommit=$(awk -v c="$(col "$work/t.one" 2)" -v n="$COMMITS" 'BEGIN { printf "%.1f", c * 1e6 / n }')
+  printf '%-8s %7d | %8s / %8s | %9s | %8s / %8s | %8s / %8s | %-13s | %9.0f | %s\n' "$fmt" "$COMMITS" \
+    $(cat "$work/t.one") "$percommit" $(cat "$work/t.all") $(cat "$work/t.git") "$ratio" \
+    "$(awk -v r="$(col "$work/t.re" 1)" 'BEGIN { print r * 1000 }')" "$(cut -d' ' -f1 /proc/loadavg)"
 done
 echo
-echo "cpu = user + system time of the process and its children; ratio = git log --show-signature / gitgate verify (all cores)"
+echo "cpu = user + system time of the process and its children; cpu µs/c = the one-core run's cpu per commit (process start included)"
+echo "ratio = git log --show-signature / gitgate verify (all cores); load = 1-minute load average when the format's runs ended"
 echo "re-verify = gitgate verify --state after one new commit on top of the recorded head (process start to exit)"
