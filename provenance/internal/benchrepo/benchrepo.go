@@ -61,6 +61,10 @@ type Options struct {
 	// Repack runs `git repack -adf` afterwards, so the pack has the layout
 	// (delta bases, chains, order) git itself writes; needs git.
 	Repack bool
+	// Forge lists signed commits (1 is the first after the trust root)
+	// whose signature is made over other bytes than the commit's: a
+	// well-formed signature by a trusted key that does not verify.
+	Forge []int
 }
 
 // Repo is a generated history.
@@ -82,6 +86,7 @@ type Repo struct {
 	now     time.Time
 	count   int
 	tree    *treeState
+	forge   map[int]bool
 }
 
 type signer struct {
@@ -99,7 +104,10 @@ func Generate(ctx context.Context, opts Options) (*Repo, error) {
 	if opts.Commits < 0 {
 		return nil, errors.New("benchrepo: negative commit count")
 	}
-	r := &Repo{Dir: opts.Dir, Format: opts.Format, now: time.Unix(1_700_000_000, 0)}
+	r := &Repo{Dir: opts.Dir, Format: opts.Format, now: time.Unix(1_700_000_000, 0), forge: map[int]bool{}}
+	for _, n := range opts.Forge {
+		r.forge[n] = true
+	}
 	for i := range opts.Signers {
 		s, err := newSigner(opts.Format, i)
 		if err != nil {
@@ -117,7 +125,7 @@ func Generate(ctx context.Context, opts Options) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := r.writeCommit(mem, rootTree, plumbing.ZeroHash, "trust root", nil)
+	root, err := r.writeCommit(mem, rootTree, plumbing.ZeroHash, "trust root", nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +193,7 @@ func (r *Repo) nextCommit(w objectWriter, parent plumbing.Hash, i int) (plumbing
 	}
 	r.count++
 	s := r.signers[i%len(r.signers)]
-	return r.writeCommit(w, tree, parent, fmt.Sprintf("app-%03d: revision %d", app, i), s)
+	return r.writeCommit(w, tree, parent, fmt.Sprintf("app-%03d: revision %d", app, i), s, r.forge[r.count])
 }
 
 func newSigner(format Format, i int) (*signer, error) {
@@ -264,8 +272,8 @@ func armorPublic(w io.Writer, e *openpgp.Entity) error {
 
 // writeCommit builds a commit object exactly as git writes one and, with a
 // signer, signs the unsigned object and inserts the gpgsig header after the
-// committer line.
-func (r *Repo) writeCommit(w objectWriter, tree, parent plumbing.Hash, msg string, s *signer) (plumbing.Hash, error) {
+// committer line; forged, it signs other bytes instead.
+func (r *Repo) writeCommit(w objectWriter, tree, parent plumbing.Hash, msg string, s *signer, forged bool) (plumbing.Hash, error) {
 	r.now = r.now.Add(time.Minute)
 	name, email := "bench", "bench@bench.invalid"
 	if s != nil {
@@ -282,7 +290,11 @@ func (r *Repo) writeCommit(w objectWriter, tree, parent plumbing.Hash, msg strin
 	payload := append(slices.Clone(hdr.Bytes()), body...)
 	raw := payload
 	if s != nil {
-		sig, err := sign(s, payload)
+		signed := payload
+		if forged {
+			signed = append(slices.Clone(payload), "forged"...)
+		}
+		sig, err := sign(s, signed)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
