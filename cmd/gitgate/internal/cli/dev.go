@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,6 +88,13 @@ func runDev(ctx context.Context, s Streams, o *devOptions) error {
 	if err := o.validate(); err != nil {
 		return usageError(err)
 	}
+	// dev owns etcd and kube-apiserver, which run in their own process
+	// group: it must always reach its cleanup. A closed terminal (SIGHUP)
+	// stops it as Ctrl-C does, and a closed stdout (`gitgate dev | head`)
+	// must not kill it with SIGPIPE: writes then fail, the run goes on.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
+	defer stop()
 	err := devenv.Run(ctx, devenv.Options{
 		Assets:      devenv.AssetsOptions{Dir: o.assets, Starts: checkoutStarts(), BuildLog: s.Err},
 		Dir:         o.dir,
