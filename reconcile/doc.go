@@ -48,6 +48,37 @@
 // prunes, writes status, records Events and tracks drift. A replica that
 // becomes leader syncs every source at once.
 //
+// An object that leaves Git stays in the Store's withdrawn set, so that
+// admission on any replica lets the prune's DELETE through. The leader
+// forgets it once pruned; the other replicas look it up after each sync
+// and forget it once it is gone or no longer labelled for the source (with
+// prune disabled it stays withdrawn, on every replica).
+//
+// # Restarts and readiness
+//
+// A new process has no Index until a sync publishes one. When the first
+// sync fails (the branch was rewound or has an unsigned commit on top, the
+// remote is unreachable, a render or policy error) and status
+// lastAppliedCommit is set, the reconciler publishes the Index of that
+// commit instead: it was verified and applied before, and only gitgate's
+// service account can write the status. Its files come from the fetched
+// clone, or from the clone an earlier fetch left in the cache when the
+// fetch failed; it is rendered, labelled and scoped as a sync would, with
+// the policy engine compiled from it for the Publisher, but nothing is
+// applied or pruned, the ledger does not move, and the conditions report
+// the failure. A commit the clone does not hold (an empty cache and a
+// branch rewound past it) cannot be restored.
+//
+// Ready, behind /readyz, is true when every GitSource that is neither
+// suspended nor being deleted has an Index published by this process, or
+// has had a sync of this process finish (successfully or not) while there
+// is nothing applied to protect (no lastAppliedCommit). So a source that
+// cannot be synced at all, a mistyped URL say, does not keep every replica
+// unready; an applied source whose Index can be neither synced nor restored
+// does, because admission would have no desired state for its objects
+// (fail closed). Suspending such a source lets the replicas become ready
+// without it.
+//
 // # Scheduling
 //
 // A source is fetched when its spec changes, when Trigger asks for it (push

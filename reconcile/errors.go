@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Condition reasons. They are part of the status API: users alert on them.
@@ -43,11 +42,6 @@ func (e *stepError) Unwrap() error { return e.err }
 // fail wraps err as the failure of a step.
 func fail(condition, reason string, err error) error {
 	return &stepError{condition: condition, reason: reason, err: err}
-}
-
-// failf is fail with a formatted error.
-func failf(condition, reason, format string, args ...any) error {
-	return fail(condition, reason, fmt.Errorf(format, args...))
 }
 
 // asStepError returns err as a *stepError; an error that is not one (a bug

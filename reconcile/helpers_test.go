@@ -139,13 +139,14 @@ func (p *publisher) get(source string) (Published, bool) {
 
 // fixture is a Reconciler over a fake client.
 type fixture struct {
-	r       *Reconciler
-	client  client.Client
-	store   *index.Store
-	pub     *publisher
-	applies *applyRecorder
-	events  *record.FakeRecorder
-	leader  bool
+	r        *Reconciler
+	client   client.Client
+	store    *index.Store
+	pub      *publisher
+	applies  *applyRecorder
+	events   *record.FakeRecorder
+	leader   bool
+	cacheDir string
 }
 
 func newFixture(t *testing.T, objs ...client.Object) *fixture {
@@ -156,10 +157,20 @@ func newFixture(t *testing.T, objs ...client.Object) *fixture {
 		WithStatusSubresource(&v1alpha1.GitSource{}).
 		WithObjects(objs...).
 		Build()
-	f := &fixture{client: c, store: index.NewStore(), pub: &publisher{}, applies: &applyRecorder{}, events: record.NewFakeRecorder(100)}
+	f := &fixture{client: c, applies: &applyRecorder{}, events: record.NewFakeRecorder(100)}
+	f.restart(t, t.TempDir())
+	return f
+}
+
+// restart replaces the Reconciler with a new process's: a new Store and
+// Publisher, the clone cache in cacheDir; the cluster (the fake client)
+// stays.
+func (f *fixture) restart(t *testing.T, cacheDir string) {
+	t.Helper()
+	f.store, f.pub, f.cacheDir = index.NewStore(), &publisher{}, cacheDir
 	r, err := New(Options{
-		Client: c, APIReader: c, Scheme: c.Scheme(), RESTMapper: testMapper(), Store: f.store,
-		Publisher: f.pub, Namespace: "gitgate-system", CacheDir: t.TempDir(), Recorder: f.events,
+		Client: f.client, APIReader: f.client, Scheme: f.client.Scheme(), RESTMapper: testMapper(), Store: f.store,
+		Publisher: f.pub, Namespace: "gitgate-system", CacheDir: cacheDir, Recorder: f.events,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +178,6 @@ func newFixture(t *testing.T, objs ...client.Object) *fixture {
 	r.applier.apply = f.applies.apply
 	r.elected = func() bool { return f.leader }
 	f.r = r
-	return f
 }
 
 func (f *fixture) reconcile(t *testing.T, name string) ctrl.Result {

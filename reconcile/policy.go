@@ -40,7 +40,7 @@ func (r *Reconciler) checkPolicy(ctx context.Context, s *syncRun) error {
 		s.policyPassed = true
 		return nil
 	}
-	engine, err := r.engineFor(ctx, s)
+	engine, err := engineFor(ctx, s.gs, s.st, s.snap)
 	if err != nil {
 		return fail(v1alpha1.ConditionPolicyPassed, reasonPolicyInvalid, err)
 	}
@@ -61,28 +61,29 @@ func (r *Reconciler) checkPolicy(ctx context.Context, s *syncRun) error {
 	return nil
 }
 
-// engineFor returns the compiled policy of the source, or nil when it has
-// none. The engine is reused while the modules and data are the same, so a
-// commit that does not touch the Rego is not recompiled.
-func (r *Reconciler) engineFor(ctx context.Context, s *syncRun) (*policy.Engine, error) {
-	spec := s.gs.Spec.Policy
+// engineFor returns the compiled policy of gs, its Rego read from tree,
+// or nil when it has none. The engine is kept in st and reused while the
+// modules and data are the same, so a commit that does not touch the Rego
+// is not recompiled.
+func engineFor(ctx context.Context, gs *v1alpha1.GitSource, st *sourceState, tree render.Tree) (*policy.Engine, error) {
+	spec := gs.Spec.Policy
 	if spec == nil || (len(spec.Paths) == 0 && len(spec.Library) == 0) {
 		return nil, nil
 	}
-	src, err := policySource(s.snap, spec)
+	src, err := policySource(tree, spec)
 	if err != nil {
 		return nil, err
 	}
 	key := sourceKey(src, spec)
-	if s.st.engine != nil && s.st.policyKey == key {
-		return s.st.engine, nil
+	if st.engine != nil && st.policyKey == key {
+		return st.engine, nil
 	}
 	engine, err := policy.Compile(ctx, src, policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces())
 	if err != nil {
 		return nil, fmt.Errorf("compile policy: %w", err)
 	}
-	s.st.engine, s.st.policyKey = engine, key
-	s.st.compiles++
+	st.engine, st.policyKey = engine, key
+	st.compiles++
 	return engine, nil
 }
 

@@ -51,6 +51,7 @@ func (r *Reconciler) prune(ctx context.Context, s *syncRun) error {
 		keys := make([]index.Key, len(targets))
 		for i, t := range targets {
 			keys[i] = t.key
+			delete(st.withdrawn, t.key)
 		}
 		r.opts.Store.Forget(s.name(), keys...)
 	}

@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"gitgate.dev/gitgate/api/v1alpha1"
+	"gitgate.dev/gitgate/policy"
+	"gitgate.dev/gitgate/provenance/index"
 )
 
 // publish makes the new Index the source's desired state for admission.
@@ -16,30 +18,45 @@ func (r *Reconciler) publish(_ context.Context, s *syncRun) error {
 		s.published = true
 		return nil
 	}
-	kinds, err := parseKinds(s.gs.Spec.Scope.Kinds)
+	prev, err := r.publishIndex(s.gs, s.st, s.ix, s.snap.Head, s.engine)
 	if err != nil {
-		return fail("", reasonInvalidSpec, err)
-	}
-	s.prev = r.opts.Store.Source(s.name())
-	if err := r.opts.Store.Publish(s.name(), s.ix); err != nil {
-		// Another source declares one of the objects: keep the last good
-		// state of both.
-		return fail("", reasonConflict, err)
+		return err
 	}
 	st := s.st
 	st.published, st.publishedHead, st.publishedGen = s.ix, s.snap.Head, s.gs.Generation
+	s.prev = prev
 	s.published = true
+	return nil
+}
+
+// publishIndex swaps ix, the Index of commit, into the Store as the desired
+// state of gs, hands the scope and engine to the Publisher and returns the
+// Index it replaced. The sync
+// publishes a verified head this way, and restoreApplied the last applied
+// commit.
+func (r *Reconciler) publishIndex(gs *v1alpha1.GitSource, st *sourceState, ix *index.Index, commit string, engine *policy.Engine) (*index.Index, error) {
+	kinds, err := parseKinds(gs.Spec.Scope.Kinds)
+	if err != nil {
+		return nil, fail("", reasonInvalidSpec, err)
+	}
+	prev := r.opts.Store.Source(gs.Name)
+	if err := r.opts.Store.Publish(gs.Name, ix); err != nil {
+		// Another source declares one of the objects: keep the last good
+		// state of both.
+		return nil, fail("", reasonConflict, err)
+	}
+	st.noteWithdrawn(prev, ix)
 	if r.opts.Publisher != nil {
 		r.opts.Publisher.Publish(Published{
-			Source:     s.name(),
-			Repository: s.gs.Spec.URL,
-			Namespaces: slices.Clone(s.gs.Spec.Scope.Namespaces),
+			Source:     gs.Name,
+			Repository: gs.Spec.URL,
+			Namespaces: slices.Clone(gs.Spec.Scope.Namespaces),
 			Kinds:      kinds,
-			Policy:     s.engine,
+			Policy:     engine,
 		})
 	}
-	r.metrics.published(s.name(), s.snap.Head, s.ix.Len())
-	return nil
+	r.metrics.published(gs.Name, commit, ix.Len())
+	return prev, nil
 }
 
 // parseKinds parses spec.scope.kinds: "Kind" for the core group,

@@ -247,9 +247,16 @@ func (r *Reconciler) enqueue(name string) {
 	}
 }
 
-// Ready reports whether every GitSource that exists has had an Index
-// published at least once (for /readyz); true when there are none.
-// Suspended and deleted sources are left out: nothing will publish them.
+// Ready reports whether this replica can answer admission for every
+// GitSource (for /readyz); true when there are none. A source counts as
+// ready once it has an Index published by this process, or once a sync of
+// this process has finished (successfully or not) while the source has
+// nothing applied to protect (no status.lastAppliedCommit): a source that
+// cannot be synced at all, such as one with a mistyped URL, must not keep
+// every replica unready. A source that was applied but whose Index this
+// process could neither sync nor restore (restoreApplied) keeps Ready
+// false: admission would have no desired state for its objects. Suspended
+// and deleted sources are left out: nothing will publish them.
 func (r *Reconciler) Ready() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -262,11 +269,22 @@ func (r *Reconciler) Ready() bool {
 		if gs.Spec.Suspend || gs.DeletionTimestamp != nil {
 			continue
 		}
-		if r.opts.Store.Source(gs.Name) == nil {
+		if !r.sourceReady(gs) {
 			return false
 		}
 	}
 	return true
+}
+
+// sourceReady is Ready for one source.
+func (r *Reconciler) sourceReady(gs *v1alpha1.GitSource) bool {
+	if r.opts.Store.Source(gs.Name) != nil {
+		return true
+	}
+	r.mu.Lock()
+	st := r.sources[gs.Name]
+	r.mu.Unlock()
+	return st != nil && st.hasAttempted() && gs.Status.LastAppliedCommit == ""
 }
 
 // Reconcile syncs one GitSource when a sync is due and otherwise refreshes
@@ -325,8 +343,27 @@ var steps = []struct {
 	{"prune", (*Reconciler).prune},
 }
 
+// sync runs the steps. After a failure it publishes the last applied
+// commit if this process has published nothing for the source
+// (restoreApplied); after any outcome it forgets withdrawn objects that are
+// gone (forgetGone). Neither changes the sync's result: their failures are
+// logged, and the conditions report the step that failed.
 func (r *Reconciler) sync(ctx context.Context, s *syncRun) error {
 	defer s.close()
+	log := logr.FromContextOrDiscard(ctx)
+	err := r.runSteps(ctx, s)
+	if err != nil {
+		if rerr := r.restoreApplied(ctx, s); rerr != nil {
+			log.Info("cannot publish the last applied commit", "error", rerr.Error())
+		}
+	}
+	if ferr := r.forgetGone(ctx, s); ferr != nil {
+		log.V(1).Info("withdrawn objects not looked up", "error", ferr.Error())
+	}
+	return err
+}
+
+func (r *Reconciler) runSteps(ctx context.Context, s *syncRun) error {
 	log := logr.FromContextOrDiscard(ctx)
 	for _, step := range steps {
 		start := time.Now()

@@ -28,29 +28,40 @@ func (r *Reconciler) render(ctx context.Context, s *syncRun) error {
 		s.engine = st.engine
 		return nil
 	}
-	paths := s.gs.Spec.Paths
-	if len(paths) == 0 {
-		var err error
-		if paths, err = defaultPaths(s.snap, policyPaths(s.gs)); err != nil {
-			return fail("", reasonRenderFailed, err)
-		}
-	}
-	objs, err := render.Render(ctx, s.snap, paths, render.Options{})
+	origin := index.Origin{Source: s.name(), Commit: s.snap.Head, Signers: signerNames(s.snap.HeadSigners())}
+	objs, ix, err := r.buildIndex(ctx, s.gs, s.snap, origin)
 	if err != nil {
 		return fail("", reasonRenderFailed, err)
 	}
-	origin := index.Origin{Source: s.name(), Commit: s.snap.Head, Signers: signerNames(s.snap.HeadSigners())}
-	b := index.NewBuilder(index.WithNamespaces(defaultNamespace, r.scopeOf(objs)))
-	for _, o := range objs {
-		labelObject(o.Object, s.name())
-		origin.Path = o.Path
-		if _, err := b.Add(o.Object, origin); err != nil {
-			return failf("", reasonRenderFailed, "%s: %w", o.Path, err)
+	s.objects, s.ix = objs, ix
+	return nil
+}
+
+// buildIndex renders the paths of gs from tree (spec.paths, or the
+// default paths), labels every object for the source and builds its
+// Index, each entry with origin and its own path. The sync renders a
+// verified head this way, and restoreApplied the last applied commit.
+func (r *Reconciler) buildIndex(ctx context.Context, gs *v1alpha1.GitSource, tree render.Tree, origin index.Origin) ([]render.Object, *index.Index, error) {
+	paths := gs.Spec.Paths
+	if len(paths) == 0 {
+		var err error
+		if paths, err = defaultPaths(tree, policyPaths(gs)); err != nil {
+			return nil, nil, err
 		}
 	}
-	s.objects = objs
-	s.ix = b.Build()
-	return nil
+	objs, err := render.Render(ctx, tree, paths, render.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	b := index.NewBuilder(index.WithNamespaces(defaultNamespace, r.scopeOf(objs)))
+	for _, o := range objs {
+		labelObject(o.Object, gs.Name)
+		origin.Path = o.Path
+		if _, err := b.Add(o.Object, origin); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", o.Path, err)
+		}
+	}
+	return objs, b.Build(), nil
 }
 
 // labelObject sets the source label, which prune and the drift watches

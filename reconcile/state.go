@@ -48,15 +48,50 @@ type sourceState struct {
 	// listable kind.
 	swept bool
 
+	// withdrawn holds the keys that this replica's publishes withdrew
+	// (declared by the Index before, not by the new one) and that the
+	// Store still lists as withdrawn, with a version to look them up by;
+	// see forgetGone.
+	withdrawn map[index.Key]schema.GroupVersionKind
+
 	mu      sync.Mutex
 	force   bool
 	drifted int
+	// attempted is set when the first sync of this process has finished,
+	// whatever its result (Ready reads it).
+	attempted bool
 }
 
 func newSourceState() *sourceState {
 	return &sourceState{
 		verifier:     provenance.NewVerifier(provenance.Options{}),
 		appliedKinds: map[schema.GroupKind]bool{},
+		withdrawn:    map[index.Key]schema.GroupVersionKind{},
+	}
+}
+
+func (st *sourceState) setAttempted() {
+	st.mu.Lock()
+	st.attempted = true
+	st.mu.Unlock()
+}
+
+func (st *sourceState) hasAttempted() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.attempted
+}
+
+// noteWithdrawn records what publishing ix in place of prev withdrew, and
+// drops what ix declares again (the Store no longer lists it).
+func (st *sourceState) noteWithdrawn(prev, ix *index.Index) {
+	for _, e := range ix.Removed(prev) {
+		st.withdrawn[e.Key] = e.Object.GroupVersionKind()
+	}
+	for k := range st.withdrawn {
+		if _, declared := ix.Lookup(k); declared {
+			delete(st.withdrawn, k)
+		}
 	}
 }
 

@@ -36,6 +36,7 @@ func (r *Reconciler) finish(ctx context.Context, s *syncRun, err error) (ctrl.Re
 		return ctrl.Result{}, nil
 	default:
 	}
+	s.st.setAttempted()
 	interval := intervalOf(s.gs)
 	s.st.gen = s.gs.Generation
 	s.st.nextFetch = r.now().Add(interval)
