@@ -1,8 +1,6 @@
 package reconcile
 
-import (
-	"errors"
-)
+import "errors"
 
 // Condition reasons. They are part of the status API: users alert on them.
 const (

@@ -80,8 +80,10 @@ func TestHostileRepositories(t *testing.T) {
 				t.Error("an Index was published for a commit that failed to render")
 			}
 			c.waitEvent(t, name, corev1.EventTypeWarning, "RenderFailed", tt.file)
-			if ctl.rec.Ready() {
-				t.Error("Ready() is true while a source has no Index")
+			// Never applied, so nothing to protect: a source that cannot be
+			// rendered does not keep the replica unready.
+			if !ctl.rec.Ready() {
+				t.Error("Ready() is false for a source that was never applied and whose sync failed")
 			}
 		})
 	}

@@ -96,7 +96,8 @@ func TestSignedSourceLifecycle(t *testing.T) {
 	const ns, name = "lifecycle", "lifecycle"
 	repo := shopRepo(t, ns)
 	v1 := repo.Commit("shop v1", repo.alice)
-	ctl := c.startController(t, t.TempDir())
+	cache := t.TempDir()
+	ctl := c.startController(t, cache)
 	c.createSource(t, name, repo, nil)
 
 	// good is the last commit the cluster should be at.
@@ -250,23 +251,59 @@ func TestSignedSourceLifecycle(t *testing.T) {
 	})
 
 	t.Run("restart-keeps-ledger", func(t *testing.T) {
-		// A new process: new manager, Store and clone cache; the only
-		// memory is the GitSource's status.
-		ctl.stop(t)
-		ctl = c.startController(t, t.TempDir())
-		before := c.source(t, name).Status.LastSyncTime
-		gs := c.waitSource(t, name, "a sync by the new process", func(gs *v1alpha1.GitSource) bool {
-			return gs.Status.LastSyncTime != nil && (before == nil || gs.Status.LastSyncTime.After(before.Time))
-		})
-		if !conditionIs(v1alpha1.ConditionVerified, metav1.ConditionFalse, "VerificationFailed", "rewound")(gs) {
-			t.Fatalf("the restarted controller accepted the rewound branch:\n%s", describeStatus(gs))
+		// restart starts a new process, with its clone cache in cacheDir,
+		// and waits for its first sync; the only memory it shares with the
+		// old one is the GitSource's status (and the cache, if the same).
+		restart := func(t *testing.T, cacheDir string) *v1alpha1.GitSource {
+			t.Helper()
+			ctl.stop(t)
+			before := c.source(t, name).Status.LastSyncTime
+			ctl = c.startController(t, cacheDir)
+			gs := c.waitSource(t, name, "a sync by the new process", func(gs *v1alpha1.GitSource) bool {
+				return gs.Status.LastSyncTime != nil && (before == nil || gs.Status.LastSyncTime.After(before.Time))
+			})
+			if !conditionIs(v1alpha1.ConditionVerified, metav1.ConditionFalse, "VerificationFailed", "rewound")(gs) {
+				t.Fatalf("the restarted controller accepted the rewound branch:\n%s", describeStatus(gs))
+			}
+			if gs.Status.LastAppliedCommit != good || gs.Status.LastVerifiedCommit != good || c.replicas(t, ns) != 3 ||
+				!c.exists(t, &corev1.ConfigMap{}, ns, "web-config") || c.exists(t, &corev1.ConfigMap{}, ns, "extra") {
+				t.Errorf("the cluster or the ledger left the last good state after the restart:\n%s", describeStatus(gs))
+			}
+			return gs
 		}
-		if gs.Status.LastAppliedCommit != good || c.replicas(t, ns) != 3 || !c.exists(t, &corev1.ConfigMap{}, ns, "web-config") ||
-			c.exists(t, &corev1.ConfigMap{}, ns, "extra") {
-			t.Errorf("the cluster left the last good state after the restart:\n%s", describeStatus(gs))
+
+		// A new pod: its fresh clone of the rewound branch does not hold
+		// the last applied commit, so there is no Index to answer
+		// admission with, and the replica stays unready (fail closed).
+		restart(t, t.TempDir())
+		if ix := ctl.store.Source(name); ix != nil {
+			t.Errorf("the new process published %d objects without the last applied commit", ix.Len())
 		}
-		if ctl.store.Source(name) != nil {
-			t.Error("the new process published the rewound commit")
+		if ctl.rec.Ready() {
+			t.Error("Ready with an applied source and no Index")
+		}
+
+		// A restarted container with its clone cache: the Index of the
+		// last applied commit is published again, nothing is applied, and
+		// the replica is ready.
+		gs := restart(t, cache)
+		ix := ctl.store.Source(name)
+		if ix == nil || ix.Len() != gs.Status.Objects {
+			t.Fatalf("restored Index %v, want the %d objects of %s", ix, gs.Status.Objects, short(good))
+		}
+		for e := range ix.All() {
+			if e.Origin.Commit != good || !slices.Equal(e.Origin.Signers, gs.Status.Signers) || e.Object.GetLabels()[v1alpha1.SourceLabel] != name {
+				t.Errorf("%s: origin %+v labels %v, want commit %s signed by %v with the source label", e.Key, e.Origin, e.Object.GetLabels(), short(good), gs.Status.Signers)
+			}
+		}
+		if pub, ok := ctl.pub.get(name); !ok || pub.Repository != repo.url() {
+			t.Errorf("published %+v, want the source handed to admission", pub)
+		}
+		if !ctl.rec.Ready() {
+			t.Error("Ready is false with the last applied commit published")
+		}
+		if v := c.source(t, name).Status; !conditionIs(v1alpha1.ConditionReady, metav1.ConditionFalse, "VerificationFailed")(&v1alpha1.GitSource{Status: v}) {
+			t.Errorf("Ready condition does not report the refused head:\n%s", describeStatus(&v1alpha1.GitSource{Status: v}))
 		}
 		restore(t)
 	})
