@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/go-logr/logr"
 
@@ -47,7 +48,7 @@ func (r *Reconciler) restoreApplied(ctx context.Context, s *syncRun) error {
 	if err != nil {
 		return fmt.Errorf("restore commit %s: %w", short(commit), err)
 	}
-	origin := index.Origin{Source: s.name(), Commit: tree.Commit(), Signers: s.gs.Status.Signers}
+	origin := index.Origin{Source: s.name(), Commit: tree.Commit(), Signers: slices.Clone(s.gs.Status.Signers)}
 	_, ix, err := r.buildIndex(ctx, s.gs, tree, origin)
 	if err != nil {
 		return fmt.Errorf("restore commit %s: render: %w", short(commit), err)
