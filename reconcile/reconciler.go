@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
@@ -203,7 +204,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("gitsource").
 		For(&v1alpha1.GitSource{}, builder.WithPredicates(predicate.Or[client.Object](
-			predicate.GenerationChangedPredicate{}, deletionStarted()))).
+			predicate.GenerationChangedPredicate{}, deletionStarted(), syncRequested()))).
 		WatchesRawSource(source.Channel(r.events, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{
 			NeedLeaderElection:      ptr.To(false),
@@ -233,9 +234,49 @@ func deletionStarted() predicate.Funcs {
 // Trigger asks for an immediate reconcile of GitSource name (push
 // receiver). It never blocks: when the controller is far behind, the
 // trigger is dropped, since the fetch it asks for is queued already.
+//
+// The push that calls Trigger reaches one replica, which need not be the
+// leader that applies; so Trigger also stamps SyncRequestedAnnotation on the
+// GitSource, whose update makes every replica sync at once. The stamp is
+// written in the background and its failure only logged: the local sync
+// runs regardless, and the leader still syncs at its interval.
 func (r *Reconciler) Trigger(name string) {
-	r.state(name).setForce()
+	st := r.state(name)
+	stamp := r.now().UTC().Format(time.RFC3339Nano)
+	st.request(stamp) // so this replica's own stamp does not sync it twice
+	st.setForce()
 	r.enqueue(name)
+	go r.requestSync(name, stamp)
+}
+
+// SyncRequestedAnnotation on a GitSource asks every replica for an immediate
+// sync when its value changes (`kubectl annotate gitsource NAME
+// gitgate.dev/sync-requested-at="$(date)" --overwrite` does the same by hand).
+const SyncRequestedAnnotation = "gitgate.dev/sync-requested-at"
+
+// requestSyncTimeout bounds the annotation patch of one Trigger.
+const requestSyncTimeout = 10 * time.Second
+
+func (r *Reconciler) requestSync(name, stamp string) {
+	ctx, cancel := context.WithTimeout(context.Background(), requestSyncTimeout)
+	defer cancel()
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, SyncRequestedAnnotation, stamp)
+	gs := &v1alpha1.GitSource{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := r.opts.Client.Patch(ctx, gs, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		r.log.Error(err, "request a sync on every replica", "gitsource", name)
+	}
+}
+
+// syncRequested passes the update that changes SyncRequestedAnnotation.
+func syncRequested() predicate.Funcs {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetAnnotations()[SyncRequestedAnnotation] != e.ObjectNew.GetAnnotations()[SyncRequestedAnnotation]
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 }
 
 func (r *Reconciler) enqueue(name string) {
@@ -317,7 +358,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if gs.Spec.Suspend {
 		return ctrl.Result{}, r.refreshStatus(ctx, &gs, st, leader)
 	}
-	if !st.due(gs.Generation, now) {
+	if !st.due(gs.Generation, now, gs.Annotations[SyncRequestedAnnotation]) {
 		if err := r.refreshStatus(ctx, &gs, st, leader); err != nil {
 			return ctrl.Result{}, err
 		}

@@ -54,9 +54,12 @@ type sourceState struct {
 	// see forgetGone.
 	withdrawn map[index.Key]schema.GroupVersionKind
 
-	mu      sync.Mutex
-	force   bool
-	drifted int
+	mu    sync.Mutex
+	force bool
+	// requested is the last value of the SyncRequestedAnnotation this
+	// replica acted on or wrote itself.
+	requested string
+	drifted   int
 	// attempted is set when the first sync of this process has finished,
 	// whatever its result (Ready reads it).
 	attempted bool
@@ -101,11 +104,25 @@ func (st *sourceState) setForce() {
 	st.mu.Unlock()
 }
 
-// due reports whether a sync must run now, and consumes a pending Trigger.
-func (st *sourceState) due(gen int64, now time.Time) bool {
+// request records a sync request seen in (or written to) the GitSource's
+// annotation and reports whether it is new to this replica.
+func (st *sourceState) request(value string) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.force || gen != st.gen || !now.Before(st.nextFetch) {
+	if value == "" || value == st.requested {
+		return false
+	}
+	st.requested = value
+	return true
+}
+
+// due reports whether a sync must run now, and consumes a pending Trigger.
+// requested is the GitSource's SyncRequestedAnnotation.
+func (st *sourceState) due(gen int64, now time.Time, requested string) bool {
+	newRequest := st.request(requested)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if newRequest || st.force || gen != st.gen || !now.Before(st.nextFetch) {
 		st.force = false
 		return true
 	}
