@@ -384,7 +384,7 @@ func (e *env) newWalkthrough(assets string) error {
 	if err != nil {
 		return err
 	}
-	e.walk = &walkthrough{admin: admin, breakglass: bg, repo: e.repo, timeout: e.opts.StepTimeout, poll: 100 * time.Millisecond}
+	e.walk = &walkthrough{admin: admin, breakglass: bg, repo: e.repo, timeout: e.opts.StepTimeout, poll: 100 * time.Millisecond, settle: e.opts.Interval}
 	if path := filepath.Join(assets, "kubectl"); executable(path) {
 		if err := os.MkdirAll(e.lay.kubeHome, 0o700); err != nil {
 			return fmt.Errorf("kubectl home: %w", err)

@@ -47,6 +47,8 @@ type walkthrough struct {
 	kubectl    *kubectl // nil: requests go through client-go instead
 	timeout    time.Duration
 	poll       time.Duration
+	// settle is how long a refusal must hold: one sync interval.
+	settle time.Duration
 
 	// good is the last commit the cluster holds, with its state.
 	good      string
@@ -187,13 +189,10 @@ func (w *walkthrough) unsignedCommit(ctx context.Context, say sayFunc) (string, 
 	if c := meta.FindStatusCondition(gs.Status.Conditions, v1alpha1.ConditionVerified); c != nil {
 		say("GitSource %s: Verified=False %s: %s", sourceName, c.Reason, c.Message)
 	}
-	if gs.Status.LastAppliedCommit != w.good {
-		return "", fmt.Errorf("the applied commit moved to %s, want %s", short(gs.Status.LastAppliedCommit), short(w.good))
+	if err := w.keepsGoodState(ctx); err != nil {
+		return "", err
 	}
-	if err := w.checkState(ctx, w.goodState); err != nil {
-		return "", fmt.Errorf("the cluster left the last good state: %w", err)
-	}
-	say("the cluster keeps %s: %s has %d replicas, not %d", short(w.good), webName, w.goodState.Replicas, bad.Replicas)
+	say("the cluster keeps %s: %s has %d replicas, not %d (checked again %s later)", short(w.good), webName, w.goodState.Replicas, bad.Replicas, w.settle)
 
 	if err := w.repo.ResetHard(ctx, w.good); err != nil {
 		return "", err
@@ -205,6 +204,32 @@ func (w *walkthrough) unsignedCommit(ctx context.Context, say sayFunc) (string, 
 		return "", err
 	}
 	return fmt.Sprintf("refused %s; main reset to %s; GitSource %s Ready again", short(sha), short(w.good), sourceName), nil
+}
+
+// keepsGoodState checks that the GitSource still applies the last good
+// commit and the objects still hold its state, now and once more a sync
+// interval later: a refusal must hold, not only be reported.
+func (w *walkthrough) keepsGoodState(ctx context.Context) error {
+	for i := range 2 {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			case <-time.After(w.settle):
+			}
+		}
+		var gs v1alpha1.GitSource
+		if err := w.admin.Get(ctx, client.ObjectKey{Name: sourceName}, &gs); err != nil {
+			return fmt.Errorf("get GitSource: %w", err)
+		}
+		if gs.Status.LastAppliedCommit != w.good {
+			return fmt.Errorf("the applied commit moved to %s, want %s", short(gs.Status.LastAppliedCommit), short(w.good))
+		}
+		if err := w.checkState(ctx, w.goodState); err != nil {
+			return fmt.Errorf("the cluster left the last good state: %w", err)
+		}
+	}
+	return nil
 }
 
 // scaleResult is the outcome of a scale request: what kubectl (or

@@ -180,7 +180,7 @@ func testWalkthrough(c client.Client) (*walkthrough, *strings.Builder, sayFunc) 
 	say := func(format string, args ...any) {
 		out.WriteString(strings.TrimSpace(fmt.Sprintf(format, args...)) + "\n")
 	}
-	return &walkthrough{admin: c, breakglass: c, timeout: 300 * time.Millisecond, poll: 5 * time.Millisecond, goodState: initialState, good: shaA}, &out, say
+	return &walkthrough{admin: c, breakglass: c, timeout: 300 * time.Millisecond, poll: 5 * time.Millisecond, settle: 50 * time.Millisecond, goodState: initialState, good: shaA}, &out, say
 }
 
 func TestScaleDenied(t *testing.T) {
