@@ -46,10 +46,13 @@ func (e *Engine) evalDoc(ctx context.Context, input ast.Value, outs []outcome, p
 	stop := context.AfterFunc(ctx, c.Cancel)
 	defer stop()
 
+	vc := getCache()
+	defer putCache(vc)
 	evalOpts := []rego.EvalOption{
 		rego.EvalParsedInput(input),
 		rego.EvalGenerateJSON(rawTerm),
 		rego.EvalExternalCancel(c),
+		rego.EvalVirtualCache(vc),
 	}
 	if prints != nil {
 		evalOpts = append(evalOpts, rego.EvalPrintHook(printHook{out: prints}))

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"encoding/json"
+	"syscall"
 	"testing"
 
 	"gitgate.dev/gitgate/policies"
@@ -100,10 +101,21 @@ func BenchmarkEvaluateLibraryAdmission(b *testing.B) {
 	e := libraryEngine(b)
 	input := admissionInput(b)
 	b.ReportAllocs()
+	var ru0, ru1 syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
 		r, err := e.Evaluate(b.Context(), input)
 		if err != nil || !r.Denied() {
 			b.Fatalf("Evaluate = %+v, %v", r, err)
 		}
 	}
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru1); err != nil {
+		b.Fatal(err)
+	}
+	// CPU time per op: on a shared machine ns/op includes waiting for a
+	// core, CPU time does not.
+	cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 }
