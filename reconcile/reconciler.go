@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -241,12 +242,16 @@ func deletionStarted() predicate.Funcs {
 // written in the background and its failure only logged: the local sync
 // runs regardless, and the leader still syncs at its interval.
 func (r *Reconciler) Trigger(name string) {
-	st := r.state(name)
 	stamp := r.now().UTC().Format(time.RFC3339Nano)
-	st.request(stamp) // so this replica's own stamp does not sync it twice
-	st.setForce()
-	r.enqueue(name)
+	r.state(name).request(stamp) // so this replica's own stamp does not sync it twice
+	r.syncNow(name)
 	go r.requestSync(name, stamp)
+}
+
+// syncNow makes this replica sync name at once.
+func (r *Reconciler) syncNow(name string) {
+	r.state(name).setForce()
+	r.enqueue(name)
 }
 
 // SyncRequestedAnnotation on a GitSource asks every replica for an immediate
@@ -467,9 +472,24 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, gs *v1alpha1.GitSource
 	if slices.Contains(gs.Finalizers, finalizer) {
 		return nil
 	}
-	base := gs.DeepCopy()
-	gs.Finalizers = append(gs.Finalizers, finalizer)
-	if err := r.opts.Client.Patch(ctx, gs, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+	// The patch replaces the whole finalizer list, hence the optimistic
+	// lock; a conflict (a Trigger's annotation, say) is retried on a fresh
+	// read rather than failing the sync.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		base := gs.DeepCopy()
+		gs.Finalizers = append(gs.Finalizers, finalizer)
+		err := r.opts.Client.Patch(ctx, gs, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		if apierrors.IsConflict(err) {
+			if getErr := r.opts.APIReader.Get(ctx, client.ObjectKeyFromObject(gs), gs); getErr != nil {
+				return getErr
+			}
+			if slices.Contains(gs.Finalizers, finalizer) {
+				return nil
+			}
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("add finalizer to gitsource %s: %w", gs.Name, err)
 	}
 	return nil
@@ -486,7 +506,7 @@ func (k *leaderKick) Start(ctx context.Context) error {
 		return nil
 	}
 	for i := range list.Items {
-		k.r.Trigger(list.Items[i].Name)
+		k.r.syncNow(list.Items[i].Name)
 	}
 	return nil
 }
