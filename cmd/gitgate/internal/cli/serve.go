@@ -65,8 +65,10 @@ func newServeCommandWith(s Streams, deps serveDeps) *cobra.Command {
   - the push receiver (POST /hook/<GitSource> on --receiver-addr), which
     triggers an immediate fetch when a Git host signals a push;
   - /metrics, /healthz and /readyz on --metrics-addr. /readyz answers 200
-    once every GitSource's desired state has been built and the webhook's
-    certificate is in place.
+    once the desired state of every GitSource that was ever applied has
+    been built (from the verified head, or after a failed sync from the
+    last applied commit; a source never applied counts once its first sync
+    finished) and the webhook's certificate is in place.
 
 The webhook's serving certificate is made by gitgate (--cert-source builtin:
 a CA kept in the Secret --cert-secret, shared by every replica, rotated before

@@ -20,7 +20,8 @@
 //     immediate fetch;
 //   - /metrics (gitgate's registry and controller-runtime's), /healthz and
 //     /readyz on one HTTP port; /readyz turns ready once the controllers
-//     have started, every source's Index has been built, a serving
+//     have started, every source's Index has been built (reconcile's
+//     Ready: a source never applied counts once its first sync ended), a serving
 //     certificate is loaded and (when gitgate injects it) the CA bundle is
 //     in the webhook configurations.
 //
