@@ -149,10 +149,11 @@ func Run(ctx context.Context, opts Options) (err error) {
 func (e *env) walkThrough(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	srv := e.server // Run may clear e.server while this goroutine ends
 	go func() {
 		select {
-		case <-e.server.stopped:
-			cancel(e.server.failed())
+		case <-srv.stopped:
+			cancel(srv.failed())
 		case <-ctx.Done():
 		}
 	}()
