@@ -57,11 +57,12 @@ lint: ## Run golangci-lint (pinned, through go run)
 .PHONY: generate
 generate: ## Regenerate the GitSource deepcopy code and CRD (controller-gen, pinned)
 	$(CONTROLLER_GEN) object paths=./api/... crd:crdVersions=v1 output:crd:artifacts:config=charts/gitgate/crds
+	cp charts/gitgate/crds/gitgate.dev_gitsources.yaml cmd/gitgate/internal/devenv/gitsource-crd.yaml
 
 .PHONY: generate-check
 generate-check:
 	@$(MAKE) --no-print-directory generate >/dev/null; \
-	if [ -n "$$(git status --porcelain -- api charts/gitgate/crds)" ]; then echo "generated code is stale; run make generate and commit:"; git status --short -- api charts/gitgate/crds; exit 1; fi
+	if [ -n "$$(git status --porcelain -- api charts/gitgate/crds cmd/gitgate/internal/devenv/gitsource-crd.yaml)" ]; then echo "generated code is stale; run make generate and commit:"; git status --short -- api charts/gitgate/crds cmd/gitgate/internal/devenv/gitsource-crd.yaml; exit 1; fi
 
 .PHONY: tidy-check
 tidy-check:
