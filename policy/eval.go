@@ -208,6 +208,9 @@ func toMessage(v ast.Value, r *rule) (Message, bool, error) {
 	case ast.String:
 		return Message{Msg: string(x), Metadata: r.meta}, true, nil
 	case ast.Object:
+		if m, ok := objectMessage(x, r); ok {
+			return m, true, nil
+		}
 		raw, err := ast.JSON(x)
 		if err != nil {
 			return Message{}, false, fmt.Errorf("convert result: %w", err)
