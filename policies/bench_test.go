@@ -10,6 +10,9 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"gitgate.dev/gitgate/policies"
+	"gitgate.dev/gitgate/policy"
 )
 
 // benchPod is a Pod that passes most of the library: every rule is evaluated
@@ -71,6 +74,39 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkLibraryPodEngine is BenchmarkLibraryPod through gitgate's
+// engine in the admission profile, as the webhook evaluates it: every
+// namespace of the library selected, conftest's reading of the results,
+// the per-evaluation timeout.
+func BenchmarkLibraryPodEngine(b *testing.B) {
+	mods, err := policy.ReadModulesFS(policies.FS())
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := policy.Compile(b.Context(), policy.Source{Modules: mods}, policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pod map[string]any
+	if err := json.Unmarshal([]byte(benchPod), &pod); err != nil {
+		b.Fatal(err)
+	}
+	input, err := ast.InterfaceToValue(admissionReview(pod, "apps"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu := cpuTime(b)
+	for b.Loop() {
+		r, err := e.EvaluateValue(ctx, input)
+		if err != nil || r.Denied() || len(r.Warnings) != 3 {
+			b.Fatalf("EvaluateValue = %+v, %v; want 3 warnings (tags without digests), no failure", r, err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkPolicy evaluates the bench Pod against each policy on its own, to
