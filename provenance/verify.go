@@ -220,6 +220,9 @@ func (v *Verifier) run(ctx context.Context, repo *Repository, snap *Snapshot, he
 			toCheck[i].p1 = walk.commits[i+1]
 		}
 	}
+	// From here on the items hold the parsed commits, and judgeAll lets
+	// go of each once it is judged: a long history is not kept whole.
+	walk.commits = nil
 	if mode == ModeHead && len(toCheck) > 1 {
 		toCheck = toCheck[:1]
 	}
@@ -324,6 +327,7 @@ func (v *Verifier) judgeAll(ctx context.Context, repo *Repository, items []judge
 			if err := j.judge(ctx, v, repo, it, &results[i]); err != nil {
 				return nil, err
 			}
+			items[i].c, items[i].p1 = nil, nil
 		}
 		j.settle(v)
 		return results, nil
@@ -343,6 +347,7 @@ func (v *Verifier) judgeAll(ctx context.Context, repo *Repository, items []judge
 				if err := j.judge(ctx, v, repo, items[i], &results[i]); err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 				}
+				items[i].c, items[i].p1 = nil, nil
 			}
 			if ctx.Err() == nil {
 				j.settle(v)
