@@ -51,9 +51,13 @@ import (
 // under the same assumptions as with the cofactorless one (Brendel,
 // Cremers, Jackson and Zhao, "The Provable Security of Ed25519: Theory and
 // Practice", IEEE S&P 2021). The only signatures the cofactored equation
-// adds are the key holder's valid signatures with a small-order point
-// added to R, which only the key holder, who could sign normally, can
-// make. To keep verdicts deterministic whatever else is in a batch, an
+// adds are ones with an extra small-order component in R (or made with a
+// trusted key that carries one), and making them takes the private key:
+// they are the key holder's valid signatures with a small-order point
+// added, and the key holder could as well sign normally. git's own checks
+// (ssh-keygen, gpg) are cofactorless, so such a crafted signature would
+// pass gitgate and fail `git log --show-signature`; no one else can make
+// one. To keep verdicts deterministic whatever else is in a batch, an
 // individual check that fails is followed by the exact cofactored check of
 // that one signature; so a signature's verdict never depends on which batch
 // it was in, and Verify, which checks a batch of one, judges the same way.

@@ -14,6 +14,9 @@
 //
 // A KeyRing is built once per trust policy (keys are parsed and indexed when
 // added) and is then safe for concurrent use by any number of Verify calls.
+// VerifyDeferred leaves the final equation of Ed25519 signatures (SSH and
+// OpenPGP) to a Batch, which checks many of them at a fraction of the cost
+// of checking each; see Batch for how its verdicts relate to Verify's.
 // Every error wraps one of ErrUnsigned, ErrMalformed, ErrUntrusted or
 // ErrInvalid and says why in words.
 package signature
