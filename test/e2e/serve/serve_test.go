@@ -8,6 +8,9 @@ package e2eserve
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -537,6 +540,82 @@ func TestServe(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("POST %s = %d, want 404 for a source without receiver", url, resp.StatusCode)
 		}
+	})
+
+	t.Run("push webhook", func(t *testing.T) {
+		const token = "push-secret-for-e2e"
+		secret := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "shop-push", Namespace: gitgateNamespace},
+			StringData: map[string]string{"token": token},
+		}
+		if err := c.Create(t.Context(), secret); err != nil {
+			t.Fatal(err)
+		}
+		// An hour's interval: from here on only a push makes the source sync.
+		cur := &v1alpha1.GitSource{}
+		if err := c.Get(t.Context(), client.ObjectKey{Name: sourceName}, cur); err != nil {
+			t.Fatal(err)
+		}
+		base := cur.DeepCopy()
+		cur.Spec.Interval = metav1.Duration{Duration: time.Hour}
+		cur.Spec.Receiver = &v1alpha1.ReceiverSpec{Type: "github", SecretRef: v1alpha1.LocalObjectReference{Name: secret.Name}}
+		if err := c.Patch(t.Context(), cur, client.MergeFrom(base)); err != nil {
+			t.Fatal(err)
+		}
+		if err := poll(t.Context(), waitTimeout, func() (bool, error) {
+			got := &v1alpha1.GitSource{}
+			err := c.Get(t.Context(), client.ObjectKey{Name: sourceName}, got)
+			return err == nil && got.Status.ObservedGeneration == cur.Generation, err
+		}); err != nil {
+			t.Fatalf("the receiver spec was never synced: %v", err)
+		}
+
+		repo.WriteFile("apps/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  namespace: "+appNamespace+"\ndata:\n  greeting: pushed\n")
+		pushed := repo.Commit("greeting via push", repo.alice)
+		body := []byte(`{"ref":"refs/heads/main","after":"` + pushed + `"}`)
+		post := func(signature string) int {
+			t.Helper()
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+srv.receiver+"/hook/"+sourceName, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("X-GitHub-Event", "push")
+			req.Header.Set("X-Hub-Signature-256", signature)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		greeting := func() string {
+			cm, err := kube.CoreV1().ConfigMaps(appNamespace).Get(t.Context(), "web-config", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cm.Data["greeting"]
+		}
+
+		forged := hmac.New(sha256.New, []byte("not the secret"))
+		forged.Write(body)
+		if code := post("sha256=" + hex.EncodeToString(forged.Sum(nil))); code != http.StatusUnauthorized {
+			t.Fatalf("a push signed with the wrong secret = %d, want 401", code)
+		}
+		time.Sleep(2 * time.Second)
+		if g := greeting(); g != "hello" {
+			t.Fatalf("after a refused push the ConfigMap says %q: the push triggered a sync", g)
+		}
+
+		mac := hmac.New(sha256.New, []byte(token))
+		mac.Write(body)
+		start := time.Now()
+		if code := post("sha256=" + hex.EncodeToString(mac.Sum(nil))); code != http.StatusAccepted {
+			t.Fatalf("a correctly signed push = %d, want 202", code)
+		}
+		if err := poll(t.Context(), waitTimeout, func() (bool, error) { return greeting() == "pushed", nil }); err != nil {
+			t.Fatalf("the signed push never brought commit %s into the cluster: %v", pushed[:12], err)
+		}
+		t.Logf("push to ConfigMap updated: %s (fetch, verify, render, apply)", time.Since(start).Round(time.Millisecond))
 	})
 
 	t.Run("graceful shutdown", func(t *testing.T) {
