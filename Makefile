@@ -87,6 +87,10 @@ bench-check: ## gitgate check vs conftest v0.71.1 on 2,000 and 20,000 files (tes
 bench-verify: ## gitgate verify vs git log --show-signature on 10,000 signed commits (test/bench/README.md)
 	./test/bench/verify.sh
 
+.PHONY: bench-webhook
+bench-webhook: ## HTTPS load on loopback against the admission webhook, issue 4 benchmark b (test/bench/README.md)
+	$(GO) run ./test/bench/webhookload -c 16 -d 20s
+
 .PHONY: conftest-golden
 conftest-golden: ## Re-record conftest's outputs for the check compatibility cases
 	./policy/testdata/conftest/regen.sh

@@ -77,12 +77,32 @@ policy_args() {
 }
 
 # measure <label> <command...>: runs the command; sets WALL (seconds), CPU
-# (user + system seconds) and RSS (KiB, peak resident set size).
+# (user + system seconds), RSS (KiB, peak resident set size, as
+# /usr/bin/time reports it: the mapped pages of the binary included) and
+# ANON (KiB, the peak of the process's private memory, RssAnon in
+# /proc/<pid>/status, sampled every 50 ms: the heap and stacks, without the
+# binary's pages, which the page cache shares).
 measure() {
 	local out="$WORK/$1.json" tv="$WORK/$1.time"
 	shift
-	local rc=0
-	/usr/bin/time -v -o "$tv" "$@" > "$out" 2> "$WORK/stderr" || rc=$?
+	local rc=0 tpid cpid="" key value rest
+	ANON=0
+	/usr/bin/time -v -o "$tv" "$@" > "$out" 2> "$WORK/stderr" &
+	tpid=$!
+	while kill -0 "$tpid" 2> /dev/null; do
+		if [[ -z "$cpid" ]]; then
+			cpid=$(pgrep -P "$tpid" | head -n 1 || true)
+		fi
+		if [[ -n "$cpid" && -r /proc/$cpid/status ]]; then
+			while read -r key value rest; do
+				if [[ "$key" == RssAnon: ]] && ((value > ANON)); then
+					ANON=$value
+				fi
+			done < "/proc/$cpid/status" 2> /dev/null || true
+		fi
+		sleep 0.05
+	done
+	wait "$tpid" || rc=$?
 	if [[ $rc -gt 1 ]]; then
 		echo "check.sh: $* exited $rc:" >&2
 		cat "$WORK/stderr" >&2
@@ -105,16 +125,16 @@ print(sum(len(r.get("failures") or []) for r in rs), sum(len(r.get("warnings") o
 
 # Wall time is what the targets are about; CPU time is shown too because on
 # a shared machine the wall time depends on what else runs.
-printf '%-8s %7s  %10s %10s %8s  %9s %9s %8s  %10s %10s %8s\n' policy files "gitgate s" "conftest s" speedup "gg cpu s" "cf cpu s" "cpu x" "gitgate MB" "conftest MB" "RSS ratio"
+printf '%-8s %7s  %10s %10s %8s  %9s %9s %8s  %10s %10s %8s  %8s %8s %8s\n' policy files "gitgate s" "conftest s" speedup "gg cpu s" "cf cpu s" "cpu x" "gitgate MB" "conftest MB" "RSS ratio" "gg anon" "cf anon" "ratio"
 status=0
 declare -A gg_wall
 for p in $policy_sets; do
 	read -r -a pargs <<< "$(policy_args "$p")"
 	for n in $sizes; do
 		measure "gitgate-$p-$n" "$GITGATE" check "${pargs[@]}" -o json "$WORK/corpus-$n"
-		gw=$WALL grss=$RSS gcpu=$CPU
+		gw=$WALL grss=$RSS gcpu=$CPU ganon=$ANON
 		measure "conftest-$p-$n" "$CONFTEST" test "${pargs[@]}" -o json "$WORK/corpus-$n"
-		cw=$WALL crss=$RSS ccpu=$CPU
+		cw=$WALL crss=$RSS ccpu=$CPU canon=$ANON
 		if command -v python3 > /dev/null; then
 			gt=$(totals "$WORK/gitgate-$p-$n.json")
 			ct=$(totals "$WORK/conftest-$p-$n.json")
@@ -126,7 +146,8 @@ for p in $policy_sets; do
 		speed=$(awk -v c="$cw" -v g="$gw" 'BEGIN {printf "%.1f", c / g}')
 		ratio=$(awk -v c="$crss" -v g="$grss" 'BEGIN {printf "%.3f", g / c}')
 		cpux=$(awk -v c="$ccpu" -v g="$gcpu" 'BEGIN {printf "%.1f", c / g}')
-		printf '%-8s %7d  %10.2f %10.2f %7sx  %9.2f %9.2f %7sx  %10.1f %10.1f %8s\n' "$p" "$n" "$gw" "$cw" "$speed" "$gcpu" "$ccpu" "$cpux" "$(awk -v k="$grss" 'BEGIN {print k / 1024}')" "$(awk -v k="$crss" 'BEGIN {print k / 1024}')" "$ratio"
+		anonratio=$(awk -v c="$canon" -v g="$ganon" 'BEGIN {if (c > 0) printf "%.3f", g / c; else print "-"}')
+		printf '%-8s %7d  %10.2f %10.2f %7sx  %9.2f %9.2f %7sx  %10.1f %10.1f %8s  %8.1f %8.1f %8s\n' "$p" "$n" "$gw" "$cw" "$speed" "$gcpu" "$ccpu" "$cpux" "$(awk -v k="$grss" 'BEGIN {print k / 1024}')" "$(awk -v k="$crss" 'BEGIN {print k / 1024}')" "$ratio" "$(awk -v k="$ganon" 'BEGIN {print k / 1024}')" "$(awk -v k="$canon" 'BEGIN {print k / 1024}')" "$anonratio"
 		if awk -v s="$speed" 'BEGIN {exit !(s < 10)}'; then
 			echo "  target missed: gitgate is ${speed}x faster, want >= 10x" >&2
 			status=1
@@ -148,5 +169,12 @@ for p in $policy_sets; do
 		fi
 	fi
 done
+# The floor under both RSS columns: each tool's peak RSS when it only prints
+# its version (the runtime, package initialization and the pages of the
+# binary that start-up touches).
+measure gitgate-version "$GITGATE" version
+gfloor=$RSS gfloor_anon=$ANON
+measure conftest-version "$CONFTEST" --version
+echo "start-up floor (version only): gitgate $((gfloor / 1024)) MB (anon $((gfloor_anon / 1024)) MB), conftest $((RSS / 1024)) MB (anon $((ANON / 1024)) MB)"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); gitgate $(git describe --always --dirty), conftest $want"
 exit $status
