@@ -35,7 +35,7 @@ const (
 	// may be larger than the object finally read.
 	maxDeltaBase = 128 << 20
 	// baseCacheBytes is the memory the delta base cache may hold.
-	baseCacheBytes = 32 << 20
+	baseCacheBytes = 16 << 20
 	// maxCachedBase: larger bases are not cached.
 	maxCachedBase = 1 << 20
 )

@@ -71,8 +71,8 @@ type Verifier struct {
 // cover the working set of a walk (each commit's first parent was the
 // previous step); policies change rarely.
 const (
-	treeCacheSize   = 1 << 14
-	commitCacheSize = 1 << 13
+	treeCacheSize   = 1 << 12
+	commitCacheSize = 1 << 12
 	policyCacheSize = 256
 	sideCacheSize   = 1 << 14
 	// verdictCacheSize: walks stop at verified heads, so old verdicts are
@@ -402,11 +402,20 @@ func (j *batchJudge) judge(ctx context.Context, v *Verifier, repo *Repository, i
 	*res = r
 	if pending.Deferred() {
 		j.open = append(j.open, openVerdict{h: it.h, res: res, pending: pending})
+		if len(j.open) >= settleEvery {
+			j.settle(v)
+		}
 		return nil
 	}
 	v.verdicts.put(it.h, r)
 	return nil
 }
+
+// settleEvery is how many open verdicts a worker collects before checking
+// their batch: a few batch chunks (so the batch equation keeps its
+// advantage), while what the open verdicts hold on to (signatures, digests,
+// payloads) stays bounded however long the history.
+const settleEvery = 512
 
 // settle checks the batch and completes the open verdicts: a commit whose
 // signature does not hold fails with the signature's reason, exactly as
@@ -419,7 +428,9 @@ func (j *batchJudge) settle(v *Verifier) {
 		}
 		v.verdicts.put(o.h, *o.res)
 	}
+	clear(j.open)
 	j.open = j.open[:0]
+	j.batch = signature.Batch{} // every verdict is read: let the equations go
 }
 
 func (v *Verifier) rememberHead(root, head plumbing.Hash, mode Mode) {

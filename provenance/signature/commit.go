@@ -47,7 +47,8 @@ const maxParents = 64
 func ParseCommit(raw []byte) (*Commit, error) {
 	pc := &parsedCommit{}
 	pc.c.Parents = pc.parents[:0]
-	p := commitParser{raw: raw, str: string(raw), c: &pc.c}
+	p := commitParser{raw: raw, c: &pc.c}
+	p.parents = p.parentsBuf[:0]
 	if err := p.parse(); err != nil {
 		return nil, fmt.Errorf("%w: commit object: %w", ErrMalformed, err)
 	}
@@ -56,10 +57,14 @@ func ParseCommit(raw []byte) (*Commit, error) {
 
 type commitParser struct {
 	raw []byte
-	// str is raw as a string, converted once: the commit's string fields
-	// are substrings of it rather than one allocation each.
-	str string
 	c   *Commit
+	// Where the string fields are in raw; finish converts the headers
+	// that hold them once and takes substrings, rather than one
+	// allocation per field or a copy of the whole object (whose
+	// signature is kept as bytes anyway).
+	tree, author, committer span
+	parents                 []span
+	parentsBuf              [1]span
 
 	// state of the header walk
 	stage        int // 0 want tree, 1 parents or author, 2 want committer, 3 other headers
@@ -70,6 +75,9 @@ type commitParser struct {
 	haveEncoding bool
 	hashLen      int
 }
+
+// span is a value's offset and length in the raw object.
+type span struct{ off, n int }
 
 // parsedCommit holds a Commit and room for its first parent, so that the
 // usual commit costs one allocation for both.
@@ -102,10 +110,8 @@ func (p *commitParser) parse() error {
 			if p.stage != stageOther {
 				return p.missingHeader()
 			}
-			p.c.Message = p.str[next:]
-			if len(p.c.Parents) == 0 {
-				p.c.Parents = nil
-			}
+			p.c.Message = string(p.raw[next:])
+			p.setFields()
 			return p.finish()
 		}
 		if bytes.IndexByte(line, 0) >= 0 {
@@ -141,16 +147,16 @@ func (p *commitParser) header(line []byte, off, next int) error {
 	}
 	p.lastHeader = key
 	valueOff := off + len(key) + 1
-	str := p.str[valueOff : valueOff+len(value)]
+	at := span{valueOff, len(value)}
 	switch string(key) {
 	case "tree":
-		return p.tree(value, str)
+		return p.treeHeader(value, at)
 	case "parent":
-		return p.parent(value, str)
+		return p.parent(value, at)
 	case "author":
-		return p.ident(&p.c.Author, value, str, stageParents, stageCommitter)
+		return p.ident(&p.author, value, at, stageParents, stageCommitter)
 	case "committer":
-		return p.ident(&p.c.Committer, value, str, stageCommitter, stageOther)
+		return p.ident(&p.committer, value, at, stageCommitter, stageOther)
 	}
 	if p.stage != stageOther {
 		return fmt.Errorf("header %q before the committer header", truncate(key))
@@ -186,7 +192,7 @@ func (p *commitParser) continuation(off, next int) error {
 	return nil
 }
 
-func (p *commitParser) tree(value []byte, str string) error {
+func (p *commitParser) treeHeader(value []byte, at span) error {
 	if p.stage != stageTree {
 		return fmt.Errorf("tree header is duplicate or not first")
 	}
@@ -194,28 +200,28 @@ func (p *commitParser) tree(value []byte, str string) error {
 		return fmt.Errorf("tree %q is not a hex object name", truncate(value))
 	}
 	p.hashLen = len(value)
-	p.c.Tree = str
+	p.tree = at
 	p.stage = stageParents
 	return nil
 }
 
-func (p *commitParser) parent(value []byte, str string) error {
+func (p *commitParser) parent(value []byte, at span) error {
 	if p.stage != stageParents {
 		return fmt.Errorf("parent header out of order (parents follow tree, precede author)")
 	}
 	if !isObjectName(value) || len(value) != p.hashLen {
 		return fmt.Errorf("parent %q is not a hex object name like the tree's", truncate(value))
 	}
-	if len(p.c.Parents) == maxParents {
+	if len(p.parents) == maxParents {
 		return fmt.Errorf("more than %d parents", maxParents)
 	}
-	p.c.Parents = append(p.c.Parents, str)
+	p.parents = append(p.parents, at)
 	return nil
 }
 
 // ident stores an author or committer value, which must come at stage want
 // and moves the walk to stage then.
-func (p *commitParser) ident(dst *string, value []byte, str string, want, then int) error {
+func (p *commitParser) ident(dst *span, value []byte, at span, want, then int) error {
 	if p.stage != want {
 		if p.stage > want {
 			return fmt.Errorf("duplicate %s header", p.lastHeader)
@@ -225,9 +231,24 @@ func (p *commitParser) ident(dst *string, value []byte, str string, want, then i
 	if err := checkIdent(value); err != nil {
 		return fmt.Errorf("%s: %w", p.lastHeader, err)
 	}
-	*dst = str
+	*dst = at
 	p.stage = then
 	return nil
+}
+
+// setFields sets the string fields from one conversion of the header lines
+// that hold them (tree, parents, author and committer come first, in that
+// order).
+func (p *commitParser) setFields() {
+	hdr := string(p.raw[:p.committer.off+p.committer.n])
+	field := func(s span) string { return hdr[s.off : s.off+s.n] }
+	p.c.Tree, p.c.Author, p.c.Committer = field(p.tree), field(p.author), field(p.committer)
+	for _, s := range p.parents {
+		p.c.Parents = append(p.c.Parents, field(s))
+	}
+	if len(p.c.Parents) == 0 {
+		p.c.Parents = nil
+	}
 }
 
 // finish builds the payload and the signature once the headers are known:
