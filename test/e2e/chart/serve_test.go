@@ -3,12 +3,10 @@ package chart
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,41 +14,6 @@ import (
 
 	"gitgate.dev/gitgate/test/e2e/testenv"
 )
-
-var (
-	buildOnce sync.Once
-	gitgate   string
-	buildErr  error
-)
-
-// gitgateBinary builds cmd/gitgate once per test run.
-func gitgateBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := testenv.RepoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "gitgate-chart-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		gitgate = filepath.Join(dir, "gitgate")
-		// Plain flags, as go test and go vet compile with: the build cache
-		// then holds every package already, and only the link is left.
-		cmd := exec.Command("go", "build", "-o", gitgate, "./cmd/gitgate")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = errors.New("go build ./cmd/gitgate: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return gitgate
-}
 
 // TestServeAcceptsChartArgs runs the real `gitgate serve` with the
 // arguments and environment the chart's Deployment gives the container,
@@ -60,7 +23,7 @@ func gitgateBinary(t *testing.T) string {
 // serve knows, with values it accepts.
 func TestServeAcceptsChartArgs(t *testing.T) {
 	helm := requireHelm(t)
-	bin := gitgateBinary(t)
+	bin := testenv.GitgateBinary(t)
 	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(bin)) })
 	for _, tc := range []struct {
 		name string

@@ -20,7 +20,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -109,41 +108,6 @@ spec:
 	return &signedRepo{Repo: r, alice: alice, root: root, head: head}
 }
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// gitgateBinary builds cmd/gitgate once per test run: the suite runs
-// `gitgate serve` as users do (server.Run behind the CLI's flags, logging
-// and signal handling), since package server is internal to cmd/gitgate.
-func gitgateBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := testenv.RepoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "gitgate-serve-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "gitgate")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binary, "./cmd/gitgate")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/gitgate: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
-}
-
 // freeAddr returns a loopback address with a port free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -171,7 +135,7 @@ type running struct {
 // and receiver on loopback ports, and returns once /healthz answers.
 func startServer(t *testing.T, env *testenv.Env) *running {
 	t.Helper()
-	bin := gitgateBinary(t)
+	bin := testenv.GitgateBinary(t)
 	dir := t.TempDir()
 	r := &running{
 		done: make(chan error, 1), webhook: freeAddr(t), metrics: freeAddr(t), receiver: freeAddr(t),
