@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,7 +34,8 @@ func GitgateBinary(t testing.TB) string {
 			return
 		}
 		binaryPath = filepath.Join(dir, "gitgate")
-		cmd := exec.Command("go", "build", "-o", binaryPath, "./cmd/gitgate")
+		// Not t.Context(): the binary outlives the test that built it first.
+		cmd := exec.CommandContext(context.Background(), "go", "build", "-o", binaryPath, "./cmd/gitgate")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binaryErr = fmt.Errorf("go build ./cmd/gitgate: %w\n%s", err, out)
