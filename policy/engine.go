@@ -13,7 +13,10 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"gitgate.dev/gitgate/policy/vm"
 )
 
 // RegoVersion selects the Rego syntax modules are parsed with.
@@ -59,6 +62,7 @@ type options struct {
 	print         bool
 	strict        bool
 	builtinErrors bool
+	topdown       bool
 }
 
 // WithRegoVersion parses modules as the given Rego version (default RegoV1).
@@ -96,6 +100,10 @@ func WithStrict() Option { return func(o *options) { o.strict = true } }
 // --show-builtin-errors. The admission profile always does this.
 func WithBuiltinErrors() Option { return func(o *options) { o.builtinErrors = true } }
 
+// WithTopdown evaluates with OPA's topdown evaluator only, never the VM:
+// the reference the VM is tested against.
+func WithTopdown() Option { return func(o *options) { o.topdown = true } }
+
 // WithPrint captures print() output into CheckResult.Outputs (CI profile
 // only; admission never prints).
 func WithPrint() Option { return func(o *options) { o.print = true } }
@@ -108,6 +116,8 @@ type Engine struct {
 	compiler   *ast.Compiler
 	namespaces []*namespace
 	query      rego.PreparedEvalQuery
+	program    *vm.Program // the query on the VM; nil: topdown evaluates it
+	data       *ast.Term   // the data document, for the VM
 	hasRules   bool
 	all        []string
 }
@@ -434,6 +444,38 @@ func (e *Engine) prepare(ctx context.Context, data map[string]any, caps *ast.Cap
 		return fmt.Errorf("prepare policy query: %w", err)
 	}
 	e.query = pq
+	if e.opts.topdown {
+		return nil
+	}
+	return e.prepareVM(ctx, store, opts)
+}
+
+// prepareVM plans the same query for the VM (policy/vm), which evaluates
+// it several times faster than topdown. A query the planner or the VM
+// cannot take (ErrUnsupported) stays on topdown.
+func (e *Engine) prepareVM(ctx context.Context, store storage.Store, opts []func(*rego.Rego)) error {
+	// Planning switches the shared compiler to the IR evaluation mode; the
+	// topdown query prepared above keeps working, and the mode is put back
+	// for whoever compiles against this compiler next.
+	defer e.compiler.WithEvalMode(ast.EvalModeTopdown)
+	prog, err := vm.Prepare(ctx, opts...)
+	if errors.Is(err, vm.ErrUnsupported) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("prepare policy query for the VM: %w", err)
+	}
+	data, err := storage.ReadOne(ctx, store, storage.RootPath)
+	if err != nil {
+		return fmt.Errorf("read policy data: %w", err)
+	}
+	v, ok := data.(ast.Value)
+	if !ok {
+		if v, err = ast.InterfaceToValue(data); err != nil {
+			return fmt.Errorf("read policy data: %w", err)
+		}
+	}
+	e.program, e.data = prog, ast.NewTerm(v)
 	return nil
 }
 

@@ -14,6 +14,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/topdown/print"
+
+	"gitgate.dev/gitgate/policy/vm"
 )
 
 // outcome is what one document gave in one namespace.
@@ -46,6 +48,16 @@ func (e *Engine) evalDoc(ctx context.Context, input ast.Value, outs []outcome, p
 	stop := context.AfterFunc(ctx, c.Cancel)
 	defer stop()
 
+	if e.program != nil {
+		results, err := e.evalVM(ctx, input, c, prints)
+		if ee := (*EvalError)(nil); errors.As(err, &ee) {
+			return err
+		}
+		if err != nil {
+			return classify(ctx, err)
+		}
+		return e.collect(results, outs)
+	}
 	vc := getCache()
 	defer putCache(vc)
 	evalOpts := []rego.EvalOption{
@@ -67,7 +79,31 @@ func (e *Engine) evalDoc(ctx context.Context, input ast.Value, outs []outcome, p
 		// anything else means the query itself is broken.
 		return &EvalError{Reason: ReasonInvalidResult, Err: fmt.Errorf("policy query gave %d results, want 1", len(rs))}
 	}
-	results := termArray(rs[0].Bindings[resultVar])
+	return e.collect(termArray(rs[0].Bindings[resultVar]), outs)
+}
+
+// evalVM evaluates the query on the VM and returns its result list.
+func (e *Engine) evalVM(ctx context.Context, input ast.Value, c topdown.Cancel, prints *[]string) (*ast.Array, error) {
+	opts := vm.Options{Cancel: c, StrictBuiltinErrors: e.opts.builtinErrors}
+	if prints != nil {
+		opts.PrintHook = printHook{out: prints}
+	}
+	rs, err := e.program.Eval(ctx, 0, ast.NewTerm(input), e.data, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != 1 {
+		return nil, &EvalError{Reason: ReasonInvalidResult, Err: fmt.Errorf("policy query gave %d results, want 1", len(rs))}
+	}
+	obj, ok := rs[0].Value.(ast.Object)
+	if !ok {
+		return nil, &EvalError{Reason: ReasonInvalidResult, Err: errors.New("policy query gave no result object")}
+	}
+	return termArray(obj.Get(ast.InternedTerm(resultVar))), nil
+}
+
+// collect reads the query's result list into outs, one slot per namespace.
+func (e *Engine) collect(results *ast.Array, outs []outcome) error {
 	if results == nil {
 		return &EvalError{Reason: ReasonInvalidResult, Err: errors.New("policy query gave no result list")}
 	}

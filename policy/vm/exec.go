@@ -1,0 +1,524 @@
+package vm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/topdown/builtins"
+	"github.com/open-policy-agent/opa/v1/topdown/print"
+)
+
+// Options are the per-evaluation settings, as topdown takes them.
+type Options struct {
+	// Cancel, when set and cancelled, stops the evaluation with a
+	// topdown.Error of code CancelErr.
+	Cancel topdown.Cancel
+	// PrintHook receives print() output; without one print does nothing.
+	PrintHook print.Hook
+	// StrictBuiltinErrors turns a built-in's error into the evaluation's
+	// error; otherwise the call is undefined, as in topdown.
+	StrictBuiltinErrors bool
+	// BuiltinContext is handed to built-ins as it is, with Context,
+	// Cancel, PrintHook and Location filled in.
+	BuiltinContext topdown.BuiltinContext
+}
+
+// Eval runs plan i with input and data and returns the values the plan
+// added to its result set, in order. input may be nil (undefined).
+func (p *Program) Eval(ctx context.Context, i int, input, data *ast.Term, opts Options) ([]*ast.Term, error) {
+	if i < 0 || i >= len(p.plans) {
+		return nil, fmt.Errorf("plan %d out of range (%d plans)", i, len(p.plans))
+	}
+	s := getState(p)
+	defer putState(s)
+	s.cancel = opts.Cancel
+	s.strict = opts.StrictBuiltinErrors
+	s.bctx = opts.BuiltinContext
+	s.bctx.Context = ctx
+	s.bctx.Cancel = opts.Cancel
+	s.bctx.PrintHook = opts.PrintHook
+	if s.bctx.Cache == nil {
+		s.bctx.Cache = builtins.Cache{}
+	}
+	if s.bctx.Time == nil {
+		// topdown's default: the clock at the start of the evaluation.
+		s.bctx.Time = ast.NumberTerm(json.Number(strconv.FormatInt(time.Now().UnixNano(), 10)))
+	}
+	if s.bctx.Seed == nil {
+		s.bctx.Seed = rand.Reader
+	}
+	plan := p.plans[i]
+	f := s.push(plan.nlocals)
+	f[0], f[1] = input, data
+	for _, b := range plan.blocks {
+		br, err := s.run(f, b)
+		if err != nil {
+			return nil, err
+		}
+		if br > 0 {
+			break
+		}
+	}
+	s.pop(f)
+	if s.strict && s.builtinErr != nil {
+		return nil, s.builtinErr
+	}
+	return s.takeResults(), nil
+}
+
+// state is one evaluation's mutable state, pooled per program.
+type state struct {
+	p          *Program
+	cancel     topdown.Cancel
+	strict     bool
+	bctx       topdown.BuiltinContext
+	builtinErr error
+	memo       [][]*ast.Term // a table per `with` level, top last
+	results    []*ast.Term
+	stack      []*ast.Term // frames are carved from here
+	sp         int
+	args       []*ast.Term // scratch for built-in operands
+	out        *ast.Term   // a built-in's output
+	nout       int         // how many outputs it gave
+	onOut      func(*ast.Term) error
+}
+
+// output is the iterator built-ins hand their results to.
+func (s *state) output(t *ast.Term) error {
+	s.out = t
+	s.nout++
+	return nil
+}
+
+// undefinedResult marks a memoized function that was undefined.
+var undefinedResult = ast.NewTerm(ast.Null{})
+
+// returned is the break depth of a ReturnLocal: it leaves every block up to
+// the function.
+const returned = 1 << 30
+
+var states sync.Map // *Program → *sync.Pool
+
+func getState(p *Program) *state {
+	pool, _ := states.LoadOrStore(p, &sync.Pool{New: func() any {
+		s := &state{p: p, stack: make([]*ast.Term, 1024)}
+		s.onOut = s.output
+		return s
+	}})
+	s := pool.(*sync.Pool).Get().(*state)
+	s.memo = append(s.memo[:0], s.memoTable())
+	return s
+}
+
+func putState(s *state) {
+	for _, t := range s.memo {
+		clear(t)
+	}
+	s.memo = s.memo[:0]
+	clear(s.results)
+	s.results = s.results[:0]
+	s.builtinErr = nil
+	s.cancel = nil
+	s.bctx = topdown.BuiltinContext{}
+	clear(s.args)
+	if pool, ok := states.Load(s.p); ok {
+		pool.(*sync.Pool).Put(s)
+	}
+}
+
+func (s *state) takeResults() []*ast.Term {
+	out := make([]*ast.Term, len(s.results))
+	copy(out, s.results)
+	return out
+}
+
+func (s *state) memoTable() []*ast.Term {
+	return make([]*ast.Term, len(s.p.funcs))
+}
+
+// push returns a cleared frame of n slots.
+func (s *state) push(n int) []*ast.Term {
+	if s.sp+n > len(s.stack) {
+		return make([]*ast.Term, n)
+	}
+	f := s.stack[s.sp : s.sp+n : s.sp+n]
+	s.sp += n
+	return f
+}
+
+// pop releases f, the newest frame.
+func (s *state) pop(f []*ast.Term) {
+	clear(f)
+	n := len(f)
+	if s.sp >= n && len(s.stack) > 0 && &s.stack[s.sp-n] == &f[0] {
+		s.sp -= n
+	}
+}
+
+func (s *state) read(f []*ast.Term, o int32) *ast.Term {
+	if o >= 0 {
+		return f[o]
+	}
+	return s.p.consts[-o-1]
+}
+
+var errCancelled = &topdown.Error{Code: topdown.CancelErr, Message: "caller cancelled query execution"}
+
+func (s *state) cancelled() bool { return s.cancel != nil && s.cancel.Cancelled() }
+
+// up is the break depth seen by the enclosing block of one that broke
+// with depth br.
+func up(br int) int {
+	if br >= returned {
+		return br
+	}
+	return br - 1
+}
+
+// run executes b. It returns -1 when b ran to its end, or the depth of the
+// break that left it: 0 leaves b itself (a statement that is undefined
+// breaks with 0), 1 also leaves the block around b, and so on.
+func (s *state) run(f []*ast.Term, b *block) (int, error) {
+	for i := range b.instrs {
+		in := &b.instrs[i]
+		switch in.op {
+		case opNop:
+		case opReturn:
+			return returned, nil
+		case opBreak:
+			return int(in.n), nil
+		case opBlock:
+			for _, nb := range in.blocks {
+				br, err := s.run(f, nb)
+				if err != nil {
+					return 0, err
+				}
+				if br > 0 {
+					return up(br), nil
+				}
+			}
+		case opNot:
+			br, err := s.run(f, in.block)
+			if err != nil {
+				return 0, err
+			}
+			switch {
+			case br < 0:
+				return 0, nil
+			case br > 0:
+				return up(br), nil
+			}
+		case opScan:
+			br, err := s.scan(f, in)
+			if err != nil || br >= 0 {
+				return br, err
+			}
+		case opWith:
+			br, err := s.with(f, in)
+			if err != nil || br >= 0 {
+				return br, err
+			}
+		case opCall:
+			if s.cancelled() {
+				return 0, errCancelled
+			}
+			v, err := s.call(f, in.fn, in.args)
+			if err != nil {
+				return 0, err
+			}
+			if v == nil {
+				return 0, nil
+			}
+			f[in.c] = v
+		case opCallBuiltin:
+			v, err := s.callBuiltin(f, in)
+			if err != nil {
+				return 0, err
+			}
+			if v == nil {
+				if in.builtin.void {
+					continue
+				}
+				return 0, nil
+			}
+			f[in.c] = v
+		case opCallDynamic:
+			fn := s.p.dynamic(s.read, f, in.path)
+			if fn == nil {
+				return 0, nil
+			}
+			v, err := s.call(f, fn, in.args)
+			if err != nil {
+				return 0, err
+			}
+			if v == nil {
+				return 3, nil
+			}
+			f[in.c] = v
+		case opDot:
+			v := dot(s.read(f, in.a), s.read(f, in.b))
+			if v == nil {
+				return 0, nil
+			}
+			f[in.c] = v
+		case opLen:
+			n, ok := length(s.read(f, in.a))
+			if !ok {
+				return 0, nil
+			}
+			f[in.c] = ast.InternedTerm(n)
+		case opAssignInt:
+			f[in.c] = ast.InternedTerm(in.n)
+		case opAssignVar:
+			f[in.c] = s.read(f, in.a)
+		case opAssignVarOnce:
+			v := s.read(f, in.a)
+			if old := f[in.c]; old != nil && ast.Compare(old.Value, v.Value) != 0 {
+				return 0, conflict(in, "complete rules must not produce multiple outputs")
+			}
+			f[in.c] = v
+		case opResetLocal:
+			f[in.c] = nil
+		case opMakeNull:
+			f[in.c] = ast.InternedNullTerm
+		case opMakeNumberInt:
+			f[in.c] = ast.InternedTerm(in.n)
+		case opMakeNumberRef:
+			f[in.c] = s.p.consts[-in.a-1]
+		case opMakeArray:
+			f[in.c] = ast.NewTerm(ast.NewArrayWithCapacity(int(in.n)))
+		case opMakeObject:
+			f[in.c] = ast.NewTerm(ast.NewObject())
+		case opMakeSet:
+			f[in.c] = ast.NewTerm(ast.NewSet())
+		case opEqual:
+			if !equal(s.read(f, in.a), s.read(f, in.b)) {
+				return 0, nil
+			}
+		case opNotEqual:
+			if equal(s.read(f, in.a), s.read(f, in.b)) {
+				return 0, nil
+			}
+		case opIsArray:
+			if v := s.read(f, in.a); v == nil || !isArray(v) {
+				return 0, nil
+			}
+		case opIsObject:
+			if v := s.read(f, in.a); v == nil || !isObject(v) {
+				return 0, nil
+			}
+		case opIsSet:
+			if v := s.read(f, in.a); v == nil || !isSet(v) {
+				return 0, nil
+			}
+		case opIsDefined:
+			if f[in.a] == nil {
+				return 0, nil
+			}
+		case opIsUndefined:
+			if f[in.a] != nil {
+				return 0, nil
+			}
+		case opArrayAppend:
+			// In place, as OPA's Wasm runtime appends: the planner only
+			// appends to an array it has just made.
+			t := f[in.c]
+			t.Value = t.Value.(*ast.Array).Append(s.read(f, in.a))
+		case opObjectInsert:
+			f[in.c].Value.(ast.Object).Insert(s.read(f, in.a), s.read(f, in.b))
+		case opObjectInsertOnce:
+			obj := f[in.c].Value.(ast.Object)
+			k, v := s.read(f, in.a), s.read(f, in.b)
+			if old := obj.Get(k); old != nil {
+				if ast.Compare(old.Value, v.Value) != 0 {
+					return 0, conflict(in, "object keys must be unique")
+				}
+				continue
+			}
+			obj.Insert(k, v)
+		case opObjectMerge:
+			f[in.c] = merge(f[in.a], f[in.b])
+		case opSetAdd:
+			f[in.c].Value.(ast.Set).Add(s.read(f, in.a))
+		case opResultSetAdd:
+			s.results = append(s.results, f[in.a])
+		default:
+			return 0, fmt.Errorf("unknown instruction %d", in.op)
+		}
+	}
+	return -1, nil
+}
+
+func conflict(in *instr, msg string) error {
+	e := &topdown.Error{Code: topdown.ConflictErr, Message: msg}
+	if in.loc != nil {
+		e.Location = &ast.Location{Row: in.loc.Row, Col: in.loc.Col}
+	}
+	return e
+}
+
+// scan runs in's block for every element of its source. Inside the block,
+// depth 0 moves on to the next element and depth 1 leaves the scan.
+func (s *state) scan(f []*ast.Term, in *instr) (int, error) {
+	src := f[in.a]
+	if src == nil {
+		return -1, nil
+	}
+	switch x := src.Value.(type) {
+	case *ast.Array:
+		for i := range x.Len() {
+			if br, done, err := s.step(f, in, ast.InternedTerm(i), x.Elem(i)); done {
+				return br, err
+			}
+		}
+	case ast.Object:
+		for _, k := range x.Keys() {
+			if br, done, err := s.step(f, in, k, x.Get(k)); done {
+				return br, err
+			}
+		}
+	case ast.Set:
+		for _, t := range x.Slice() {
+			if br, done, err := s.step(f, in, t, t); done {
+				return br, err
+			}
+		}
+	}
+	return -1, nil
+}
+
+// step runs a scan's block for one element; done ends the scan with br.
+func (s *state) step(f []*ast.Term, in *instr, k, v *ast.Term) (br int, done bool, err error) {
+	if s.cancelled() {
+		return 0, true, errCancelled
+	}
+	f[in.b], f[in.c] = k, v
+	br, err = s.run(f, in.block)
+	switch {
+	case err != nil:
+		return 0, true, err
+	case br <= 0:
+		return 0, false, nil
+	case br == 1:
+		return -1, true, nil
+	}
+	return up(up(br)), true, nil
+}
+
+// with runs in's block with a local (input or data) replaced at a path, in
+// a fresh memo table.
+func (s *state) with(f []*ast.Term, in *instr) (int, error) {
+	saved := f[in.c]
+	v := s.read(f, in.a)
+	if len(in.path) > 0 {
+		v = upsert(saved, in.path, s.p.consts, v)
+	}
+	f[in.c] = v
+	s.memo = append(s.memo, s.memoTable())
+	br, err := s.run(f, in.block)
+	s.memo = s.memo[:len(s.memo)-1]
+	f[in.c] = saved
+	switch {
+	case err != nil:
+		return 0, err
+	case br < 0:
+		return -1, nil
+	case br == 0:
+		return 0, nil
+	}
+	return up(br), nil
+}
+
+// call runs fn with the given argument operands and returns its value, nil
+// when undefined.
+func (s *state) call(f []*ast.Term, fn *function, args []int32) (*ast.Term, error) {
+	if fn.constant {
+		if v := s.p.constVals[fn.id].Load(); v != nil {
+			if v == undefinedResult {
+				return nil, nil
+			}
+			return v, nil
+		}
+	}
+	var memo []*ast.Term
+	if fn.id >= 0 {
+		memo = s.memo[len(s.memo)-1]
+		if v := memo[fn.id]; v != nil {
+			if v == undefinedResult {
+				return nil, nil
+			}
+			return v, nil
+		}
+	}
+	if len(args) != len(fn.params) {
+		return nil, fmt.Errorf("function %s called with %d arguments, want %d", fn.name, len(args), len(fn.params))
+	}
+	g := s.push(fn.nlocals)
+	for i, a := range args {
+		g[fn.params[i]] = s.read(f, a)
+	}
+	for _, b := range fn.blocks {
+		br, err := s.run(g, b)
+		if err != nil {
+			s.pop(g)
+			return nil, err
+		}
+		if br > 0 {
+			break
+		}
+	}
+	v := g[fn.ret]
+	s.pop(g)
+	if memo != nil {
+		m := v
+		if m == nil {
+			m = undefinedResult
+		}
+		memo[fn.id] = m
+		if fn.constant {
+			s.p.constVals[fn.id].Store(m)
+		}
+	}
+	return v, nil
+}
+
+// callBuiltin calls OPA's implementation of a built-in. An error is, as in
+// topdown, an undefined call, kept to be returned in strict mode.
+func (s *state) callBuiltin(f []*ast.Term, in *instr) (*ast.Term, error) {
+	b := in.builtin
+	args := s.args[:0]
+	for _, a := range in.args {
+		args = append(args, s.read(f, a))
+	}
+	s.args = args
+	s.out, s.nout = nil, 0
+	s.bctx.Location = b.astLoc
+	err := b.fn(s.bctx, args, s.onOut)
+	if err != nil {
+		var h topdown.Halt
+		if errors.As(err, &h) {
+			return nil, h.Err
+		}
+		if s.builtinErr == nil {
+			s.builtinErr = err
+		}
+		return nil, nil
+	}
+	if s.nout > 1 {
+		return nil, fmt.Errorf("built-in %s gave %d results; the VM takes one", b.name, s.nout)
+	}
+	out := s.out
+	s.out = nil
+	if b.void {
+		return nil, nil
+	}
+	return out, nil
+}

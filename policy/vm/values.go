@@ -1,0 +1,143 @@
+package vm
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// dot is src[key]: an object's value, an array's element, a set's member;
+// nil when there is none.
+func dot(src, key *ast.Term) *ast.Term {
+	if src == nil || key == nil {
+		return nil
+	}
+	switch x := src.Value.(type) {
+	case ast.Object:
+		return x.Get(key)
+	case *ast.Array:
+		n, ok := key.Value.(ast.Number)
+		if !ok {
+			return nil
+		}
+		i, ok := n.Int()
+		if !ok || i < 0 || i >= x.Len() {
+			return nil
+		}
+		return x.Elem(i)
+	case ast.Set:
+		if x.Contains(key) {
+			return key
+		}
+	}
+	return nil
+}
+
+func length(t *ast.Term) (int, bool) {
+	if t == nil {
+		return 0, false
+	}
+	switch x := t.Value.(type) {
+	case *ast.Array:
+		return x.Len(), true
+	case ast.Object:
+		return x.Len(), true
+	case ast.Set:
+		return x.Len(), true
+	case ast.String:
+		return utf8.RuneCountInString(string(x)), true
+	}
+	return 0, false
+}
+
+func equal(a, b *ast.Term) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	if x, ok := a.Value.(ast.String); ok {
+		y, ok := b.Value.(ast.String)
+		return ok && x == y
+	}
+	return ast.Compare(a.Value, b.Value) == 0
+}
+
+func isArray(t *ast.Term) bool  { _, ok := t.Value.(*ast.Array); return ok }
+func isObject(t *ast.Term) bool { _, ok := t.Value.(ast.Object); return ok }
+func isSet(t *ast.Term) bool    { _, ok := t.Value.(ast.Set); return ok }
+
+// merge joins a base document a with a virtual document b: objects are
+// merged key by key, recursively; where both hold a value that is not an
+// object, a's is kept.
+func merge(a, b *ast.Term) *ast.Term {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	oa, ok1 := a.Value.(ast.Object)
+	ob, ok2 := b.Value.(ast.Object)
+	if !ok1 || !ok2 {
+		return a
+	}
+	out := ast.NewObjectWithCapacity(oa.Len() + ob.Len())
+	oa.Foreach(func(k, v *ast.Term) {
+		out.Insert(k, merge(v, ob.Get(k)))
+	})
+	ob.Foreach(func(k, v *ast.Term) {
+		if oa.Get(k) == nil {
+			out.Insert(k, v)
+		}
+	})
+	return ast.NewTerm(out)
+}
+
+// upsert returns a copy of doc with value at path (string constants),
+// copying only the objects along the path and making missing ones.
+func upsert(doc *ast.Term, path []int32, consts []*ast.Term, value *ast.Term) *ast.Term {
+	if len(path) == 0 {
+		return value
+	}
+	var obj ast.Object
+	if doc != nil {
+		if o, ok := doc.Value.(ast.Object); ok {
+			obj = shallowCopy(o)
+		}
+	}
+	if obj == nil {
+		obj = ast.NewObject()
+	}
+	key := consts[-path[0]-1]
+	obj.Insert(key, upsert(obj.Get(key), path[1:], consts, value))
+	return ast.NewTerm(obj)
+}
+
+func shallowCopy(o ast.Object) ast.Object {
+	out := ast.NewObjectWithCapacity(o.Len())
+	o.Foreach(out.Insert)
+	return out
+}
+
+// dynamic finds the function a CallDynamic's path names.
+func (p *Program) dynamic(read func([]*ast.Term, int32) *ast.Term, f []*ast.Term, path []int32) *function {
+	var b strings.Builder
+	for i, o := range path {
+		t := read(f, o)
+		if t == nil {
+			return nil
+		}
+		s, ok := t.Value.(ast.String)
+		if !ok {
+			return nil
+		}
+		if i > 0 {
+			b.WriteByte(0)
+		}
+		b.WriteString(string(s))
+	}
+	return p.byPath[b.String()]
+}
