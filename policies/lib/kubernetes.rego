@@ -290,19 +290,17 @@ quote_list(names) := concat(", ", [sprintf("%q", [n]) | some n in names])
 # {"id", "severity"}; msg says what is wrong and how to fix it; details add
 # the offending field and values.
 violation(policy, msg, details) := {
-	"msg": sprintf("%s/%s: %s", [object.get(resource, "kind", "object"), name, msg]),
-	"details": object.union(object_details(policy), details),
+	"msg": sprintf("%s: %s", [subject, msg]),
+	"details": object.union_n([object_details, {"policy": policy.id, "severity": policy.severity}, details]),
 }
 
-object_details(policy) := d if {
-	base := {
-		"policy": policy.id,
-		"severity": policy.severity,
-		"kind": object.get(resource, "kind", ""),
-		"name": name,
-	}
-	d := object.union(base, namespace_detail)
-}
+# subject names the object in messages, as <Kind>/<name>. It and
+# object_details are rules, not parts of violation, so that they are
+# computed once per evaluation however many results a pod gives.
+subject := sprintf("%s/%s", [object.get(resource, "kind", "object"), name])
+
+# object_details are the details every result carries about the object.
+object_details := object.union({"kind": object.get(resource, "kind", ""), "name": name}, namespace_detail)
 
 default namespace_detail := {}
 

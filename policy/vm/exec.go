@@ -282,7 +282,7 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 		case opAssignVarOnce:
 			v := s.read(f, in.a)
 			if old := f[in.c]; old != nil && ast.Compare(old.Value, v.Value) != 0 {
-				return 0, conflict(in, "complete rules must not produce multiple outputs")
+				return 0, conflict(in)
 			}
 			f[in.c] = v
 		case opResetLocal:
@@ -339,7 +339,7 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 			k, v := s.read(f, in.a), s.read(f, in.b)
 			if old := obj.Get(k); old != nil {
 				if ast.Compare(old.Value, v.Value) != 0 {
-					return 0, conflict(in, "object keys must be unique")
+					return 0, conflict(in)
 				}
 				continue
 			}
@@ -357,12 +357,11 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 	return -1, nil
 }
 
-func conflict(in *instr, msg string) error {
-	e := &topdown.Error{Code: topdown.ConflictErr, Message: msg}
-	if in.loc != nil {
-		e.Location = &ast.Location{Row: in.loc.Row, Col: in.loc.Col}
-	}
-	return e
+// conflict returns a copy of in's conflict error, which the caller may
+// change.
+func conflict(in *instr) error {
+	e := *in.conflict
+	return &e
 }
 
 // scan runs in's block for every element of its source. Inside the block,
@@ -499,18 +498,16 @@ func (s *state) callBuiltin(f []*ast.Term, in *instr) (*ast.Term, error) {
 		args = append(args, s.read(f, a))
 	}
 	s.args = args
+	if b.native != nil {
+		return b.native(args), nil
+	}
 	s.out, s.nout = nil, 0
 	s.bctx.Location = b.astLoc
-	err := b.fn(s.bctx, args, s.onOut)
-	if err != nil {
-		var h topdown.Halt
-		if errors.As(err, &h) {
-			return nil, h.Err
-		}
-		if s.builtinErr == nil {
-			s.builtinErr = err
-		}
-		return nil, nil
+	if b.relation {
+		return s.callRelation(b, args)
+	}
+	if err := b.fn(s.bctx, args, s.onOut); err != nil {
+		return nil, s.failed(err)
 	}
 	if s.nout > 1 {
 		return nil, fmt.Errorf("built-in %s gave %d results; the VM takes one", b.name, s.nout)
@@ -521,4 +518,32 @@ func (s *state) callBuiltin(f []*ast.Term, in *instr) (*ast.Term, error) {
 		return nil, nil
 	}
 	return out, nil
+}
+
+// callRelation calls a built-in with several outputs and returns them as an
+// array, which the plan scans (planner.planExprCallRelation; OPA's Wasm
+// walk returns such an array too).
+func (s *state) callRelation(b *builtinCall, args []*ast.Term) (*ast.Term, error) {
+	var outs []*ast.Term
+	err := b.fn(s.bctx, args, func(t *ast.Term) error {
+		outs = append(outs, t)
+		return nil
+	})
+	if err != nil {
+		return nil, s.failed(err)
+	}
+	return ast.ArrayTerm(outs...), nil
+}
+
+// failed handles a built-in's error: a Halt ends the evaluation, any other
+// makes the call undefined and is kept for strict mode.
+func (s *state) failed(err error) error {
+	var h topdown.Halt
+	if errors.As(err, &h) {
+		return h.Err
+	}
+	if s.builtinErr == nil {
+		s.builtinErr = err
+	}
+	return nil
 }

@@ -95,14 +95,21 @@ type instr struct {
 	fn      *function
 	builtin *builtinCall
 	loc     *ir.Location
+	// conflict is the error of an AssignVarOnce or ObjectInsertOnce
+	// that meets a different value, worded as topdown words it.
+	conflict *topdown.Error
 }
 
 type builtinCall struct {
 	name   string
+	native func([]*ast.Term) *ast.Term // natives[name], when there is one
 	fn     topdown.BuiltinFunc
 	decl   *ast.Builtin
 	void   bool
-	astLoc *ast.Location
+	// relation: a built-in with several outputs (walk); the planner takes
+	// the collection of them and scans it.
+	relation bool
+	astLoc   *ast.Location
 }
 
 // Compile translates policy. extra holds built-ins beyond OPA's own
@@ -133,6 +140,7 @@ func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, er
 		}
 		for i, f := range policy.Funcs.Funcs {
 			fn := c.p.funcs[i]
+			c.fn = f
 			c.max = fn.ret
 			for _, p := range fn.params {
 				c.max = max(c.max, p)
@@ -147,6 +155,7 @@ func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, er
 			fn.nlocals = int(c.max) + 1
 		}
 	}
+	c.fn = nil
 	if policy.Plans != nil {
 		for _, pl := range policy.Plans.Plans {
 			fn := &function{name: pl.Name, id: -1, isPlan: true}
@@ -175,8 +184,9 @@ type compiler struct {
 	funcs   map[string]*function
 	strings map[int]int32
 	extra   map[string]*topdown.Builtin
-	max     int32 // highest local slot seen in the current function
-	err     error // the first out-of-range local
+	fn      *ir.Func // the function being compiled; nil in a plan
+	max     int32    // highest local slot seen in the current function
+	err     error    // the first out-of-range local
 }
 
 // maxLocals bounds the locals of one function; the planner numbers them
@@ -288,7 +298,7 @@ func (c *compiler) stmt(s ir.Stmt) (instr, error) {
 			break
 		}
 		in.op = opCallBuiltin
-		in.builtin, err = c.builtin(s.Func, s.GetLocation())
+		in.builtin, err = c.builtin(s.Func, in.args, s.GetLocation())
 	case *ir.CallDynamicStmt:
 		in.op, in.c = opCallDynamic, c.local(s.Result)
 		for _, a := range s.Args {
@@ -319,6 +329,7 @@ func (c *compiler) stmt(s ir.Stmt) (instr, error) {
 		ops, err = c.operands(s.Source)
 	case *ir.AssignVarOnceStmt:
 		in.op, in.c = opAssignVarOnce, c.local(s.Target)
+		in.conflict = c.conflict(s.GetLocation())
 		ops, err = c.operands(s.Source)
 	case *ir.ResetLocalStmt:
 		in.op, in.c = opResetLocal, c.local(s.Target)
@@ -365,6 +376,7 @@ func (c *compiler) stmt(s ir.Stmt) (instr, error) {
 		ops, err = c.operands(s.Key, s.Value)
 	case *ir.ObjectInsertOnceStmt:
 		in.op, in.c = opObjectInsertOnce, c.local(s.Object)
+		in.conflict = &topdown.Error{Code: topdown.ConflictErr, Message: "object keys must be unique", Location: c.location(s.GetLocation())}
 		ops, err = c.operands(s.Key, s.Value)
 	case *ir.ObjectMergeStmt:
 		in.op, in.a, in.b, in.c = opObjectMerge, c.local(s.A), c.local(s.B), c.local(s.Target)
@@ -398,14 +410,8 @@ func (c *compiler) stmt(s ir.Stmt) (instr, error) {
 	return in, err
 }
 
-func (c *compiler) builtin(name string, loc *ir.Location) (*builtinCall, error) {
-	b := &builtinCall{name: name}
-	if loc != nil {
-		b.astLoc = &ast.Location{Row: loc.Row, Col: loc.Col}
-		if c.policy.Static != nil && loc.File >= 0 && loc.File < len(c.policy.Static.Files) {
-			b.astLoc.File = c.policy.Static.Files[loc.File].Value
-		}
-	}
+func (c *compiler) builtin(name string, args []int32, loc *ir.Location) (*builtinCall, error) {
+	b := &builtinCall{name: name, astLoc: c.location(loc)}
 	if e, ok := c.extra[name]; ok {
 		b.fn, b.decl = e.Func, e.Decl
 	} else {
@@ -415,5 +421,43 @@ func (c *compiler) builtin(name string, loc *ir.Location) (*builtinCall, error) 
 		return nil, fmt.Errorf("unknown built-in function %q", name)
 	}
 	b.void = b.decl.Decl.Result() == nil
+	b.relation = b.decl.Relation
+	if _, overridden := c.extra[name]; !overridden && len(args) == b.decl.Decl.Arity() {
+		b.native = natives[name]
+	}
 	return b, nil
+}
+
+// location is loc as topdown reports it, nil when the plan gives none.
+func (c *compiler) location(loc *ir.Location) *ast.Location {
+	if loc == nil {
+		return nil
+	}
+	l := &ast.Location{Row: loc.Row, Col: loc.Col}
+	if c.policy.Static != nil && loc.File >= 0 && loc.File < len(c.policy.Static.Files) {
+		l.File = c.policy.Static.Files[loc.File].Value
+	}
+	return l
+}
+
+// conflict is the error of an AssignVarOnce in the current function: the
+// planner uses them for the value of a complete rule or of a function
+// (functions have parameters beyond input and data), and topdown names
+// the rule (topdown/errors.go completeDocConflictErr, functionConflictErr).
+func (c *compiler) conflict(loc *ir.Location) *topdown.Error {
+	e := &topdown.Error{Code: topdown.ConflictErr, Location: c.location(loc), Message: "complete rules must not produce multiple outputs"}
+	if c.fn == nil || len(c.fn.Path) < 2 {
+		return e
+	}
+	// Path[0] is the planner's name of the rule group (g0, g1, ...).
+	ref := ast.Ref{ast.DefaultRootDocument}
+	for _, k := range c.fn.Path[1:] {
+		ref = append(ref, ast.StringTerm(k))
+	}
+	if len(c.fn.Params) > 2 {
+		e.Message = "function " + ref.String() + " produced conflicting values for the same inputs"
+	} else {
+		e.Message = "rule " + ref.String() + " produced conflicting values"
+	}
+	return e
 }
