@@ -86,7 +86,7 @@ func (in *instr) reads() []int32 {
 	case opReturn, opLen, opAssignVar, opAssignVarOnce, opIsArray, opIsObject,
 		opIsSet, opIsDefined, opIsUndefined, opArrayAppend, opSetAdd, opScan:
 		return []int32{in.a}
-	case opDot, opEqual, opNotEqual, opObjectInsert, opObjectInsertOnce, opObjectMerge:
+	case opDot, opDotBase, opEqual, opNotEqual, opObjectInsert, opObjectInsertOnce, opObjectMerge:
 		return []int32{in.a, in.b}
 	case opCall, opCallBuiltin, opCallDynamic:
 		return in.args

@@ -32,7 +32,10 @@ type Options struct {
 }
 
 // Eval runs plan i with input and data and returns the values the plan
-// added to its result set, in order. input may be nil (undefined).
+// added to its result set, in order. input may be nil (undefined). In
+// strict mode the first built-in error comes with the results, as
+// topdown's Query.Run returns them: like topdown, the evaluation goes on
+// after a built-in's error.
 func (p *Program) Eval(ctx context.Context, i int, input, data *ast.Term, opts Options) ([]*ast.Term, error) {
 	if i < 0 || i >= len(p.plans) {
 		return nil, fmt.Errorf("plan %d out of range (%d plans)", i, len(p.plans))
@@ -69,7 +72,7 @@ func (p *Program) Eval(ctx context.Context, i int, input, data *ast.Term, opts O
 	}
 	s.pop(f)
 	if s.strict && s.builtinErr != nil {
-		return nil, s.builtinErr
+		return s.takeResults(), s.builtinErr
 	}
 	return s.takeResults(), nil
 }
@@ -81,6 +84,7 @@ type state struct {
 	strict     bool
 	bctx       topdown.BuiltinContext
 	builtinErr error
+	nerrs      int // built-in errors so far
 	memo       [][]*ast.Term // a table per `with` level, top last
 	results    []*ast.Term
 	stack      []*ast.Term // frames are carved from here
@@ -125,7 +129,7 @@ func putState(s *state) {
 	s.memo = s.memo[:0]
 	clear(s.results)
 	s.results = s.results[:0]
-	s.builtinErr = nil
+	s.builtinErr, s.nerrs = nil, 0
 	s.cancel = nil
 	s.bctx = topdown.BuiltinContext{}
 	clear(s.args)
@@ -269,6 +273,12 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 				return 0, nil
 			}
 			f[in.c] = v
+		case opDotBase:
+			v := dotBase(s.read(f, in.a), s.read(f, in.b))
+			if v == nil {
+				return 0, nil
+			}
+			f[in.c] = v
 		case opLen:
 			n, ok := length(s.read(f, in.a))
 			if !ok {
@@ -295,10 +305,22 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 			f[in.c] = s.p.consts[-in.a-1]
 		case opMakeArray:
 			f[in.c] = ast.NewTerm(ast.NewArrayWithCapacity(int(in.n)))
+		case opBuildArray:
+			elems := make([]*ast.Term, len(in.args))
+			for i, a := range in.args {
+				elems[i] = s.read(f, a)
+			}
+			f[in.c] = ast.NewTerm(ast.NewArray(elems...))
+		case opBuildObject:
+			items := make([][2]*ast.Term, len(in.args)/2)
+			for i := range items {
+				items[i] = [2]*ast.Term{s.read(f, in.args[2*i]), s.read(f, in.args[2*i+1])}
+			}
+			f[in.c] = ast.NewTerm(ast.NewObject(items...))
 		case opMakeObject:
-			f[in.c] = ast.NewTerm(ast.NewObject())
+			f[in.c] = &ast.Term{Value: emptyObject}
 		case opMakeSet:
-			f[in.c] = ast.NewTerm(ast.NewSet())
+			f[in.c] = &ast.Term{Value: emptySet}
 		case opEqual:
 			if !equal(s.read(f, in.a), s.read(f, in.b)) {
 				return 0, nil
@@ -333,9 +355,9 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 			t := f[in.c]
 			t.Value = t.Value.(*ast.Array).Append(s.read(f, in.a))
 		case opObjectInsert:
-			f[in.c].Value.(ast.Object).Insert(s.read(f, in.a), s.read(f, in.b))
+			objectOf(f[in.c]).Insert(s.read(f, in.a), s.read(f, in.b))
 		case opObjectInsertOnce:
-			obj := f[in.c].Value.(ast.Object)
+			obj := objectOf(f[in.c])
 			k, v := s.read(f, in.a), s.read(f, in.b)
 			if old := obj.Get(k); old != nil {
 				if ast.Compare(old.Value, v.Value) != 0 {
@@ -347,7 +369,11 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 		case opObjectMerge:
 			f[in.c] = merge(f[in.a], f[in.b])
 		case opSetAdd:
-			f[in.c].Value.(ast.Set).Add(s.read(f, in.a))
+			t := f[in.c]
+			if t.Value == emptySet {
+				t.Value = ast.NewSet()
+			}
+			t.Value.(ast.Set).Add(s.read(f, in.a))
 		case opResultSetAdd:
 			s.results = append(s.results, f[in.a])
 		default:
@@ -359,6 +385,25 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 
 // conflict returns a copy of in's conflict error, which the caller may
 // change.
+// emptySet and emptyObject are what MakeSet and MakeObject start a value
+// with: most sets a policy makes (its deny and warn rules) stay empty, so
+// the set is only allocated at its first SetAdd. Nothing but SetAdd and
+// ObjectInsert(Once) changes a value in place, and they replace these
+// first.
+var (
+	emptySet    = ast.NewSet()
+	emptyObject = ast.NewObject()
+)
+
+// objectOf returns t's object for an insert, first replacing the shared
+// empty object by one of t's own.
+func objectOf(t *ast.Term) ast.Object {
+	if t.Value == emptyObject {
+		t.Value = ast.NewObject()
+	}
+	return t.Value.(ast.Object)
+}
+
 func conflict(in *instr) error {
 	e := *in.conflict
 	return &e
@@ -460,6 +505,7 @@ func (s *state) call(f []*ast.Term, fn *function, args []int32) (*ast.Term, erro
 	if len(args) != len(fn.params) {
 		return nil, fmt.Errorf("function %s called with %d arguments, want %d", fn.name, len(args), len(fn.params))
 	}
+	errs := s.nerrs
 	g := s.push(fn.nlocals)
 	for i, a := range args {
 		g[fn.params[i]] = s.read(f, a)
@@ -482,7 +528,9 @@ func (s *state) call(f []*ast.Term, fn *function, args []int32) (*ast.Term, erro
 			m = undefinedResult
 		}
 		memo[fn.id] = m
-		if fn.constant {
+		// A value reached past a built-in's error is not kept for
+		// other evaluations: in strict mode they must see the error.
+		if fn.constant && s.nerrs == errs {
 			s.p.constVals[fn.id].Store(m)
 		}
 	}
@@ -545,5 +593,6 @@ func (s *state) failed(err error) error {
 	if s.builtinErr == nil {
 		s.builtinErr = err
 	}
+	s.nerrs++
 	return nil
 }

@@ -52,6 +52,7 @@ const (
 	opBlock
 	opBreak
 	opDot
+	opDotBase
 	opLen
 	opScan
 	opNot
@@ -79,6 +80,8 @@ const (
 	opSetAdd
 	opWith
 	opResultSetAdd
+	opBuildArray  // fused MakeArray and appends: args are the elements
+	opBuildObject // fused MakeObject and inserts: args are key, value, ...
 )
 
 // instr is one statement. a, b and c are operands or local slots, in the
@@ -119,6 +122,7 @@ func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, er
 		p:       &Program{byPath: map[string]*function{}},
 		funcs:   map[string]*function{},
 		strings: map[int]int32{},
+		base:    map[int32]bool{},
 		extra:   extra,
 		policy:  policy,
 	}
@@ -145,6 +149,10 @@ func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, er
 			for _, p := range fn.params {
 				c.max = max(c.max, p)
 			}
+			clear(c.base)
+			if len(fn.params) >= 2 {
+				c.base[fn.params[1]] = true
+			}
 			for _, b := range f.Blocks {
 				nb, err := c.block(b)
 				if err != nil {
@@ -160,6 +168,8 @@ func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, er
 		for _, pl := range policy.Plans.Plans {
 			fn := &function{name: pl.Name, id: -1, isPlan: true}
 			c.max = int32(ir.Data)
+			clear(c.base)
+			c.base[int32(ir.Data)] = true
 			for _, b := range pl.Blocks {
 				nb, err := c.block(b)
 				if err != nil {
@@ -185,8 +195,12 @@ type compiler struct {
 	strings map[int]int32
 	extra   map[string]*topdown.Builtin
 	fn      *ir.Func // the function being compiled; nil in a plan
-	max     int32    // highest local slot seen in the current function
-	err     error    // the first out-of-range local
+	// base holds the locals of the current function that hold data or
+	// a document in it reached by Dot or Scan: refs into base documents
+	// (dotBase).
+	base map[int32]bool
+	max  int32 // highest local slot seen in the current function
+	err  error // the first out-of-range local
 }
 
 // maxLocals bounds the locals of one function; the planner numbers them
@@ -251,6 +265,7 @@ func (c *compiler) block(b *ir.Block) (*block, error) {
 		}
 		nb.instrs = append(nb.instrs, in)
 	}
+	fuse(nb)
 	return nb, nil
 }
 
@@ -313,11 +328,17 @@ func (c *compiler) stmt(s ir.Stmt) (instr, error) {
 	case *ir.DotStmt:
 		in.op, in.c = opDot, c.local(s.Target)
 		ops, err = c.operands(s.Source, s.Key)
+		if l, ok := s.Source.Value.(ir.Local); ok && c.base[c.local(l)] {
+			in.op, c.base[in.c] = opDotBase, true
+		}
 	case *ir.LenStmt:
 		in.op, in.c = opLen, c.local(s.Target)
 		ops, err = c.operands(s.Source)
 	case *ir.ScanStmt:
 		in.op, in.a, in.b, in.c = opScan, c.local(s.Source), c.local(s.Key), c.local(s.Value)
+		if c.base[in.a] {
+			c.base[in.c] = true
+		}
 		in.block, err = c.block(s.Block)
 	case *ir.NotStmt:
 		in.op = opNot

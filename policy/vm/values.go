@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/util"
 )
 
 // dot is src[key]: an object's value, an array's element, a set's member;
@@ -29,6 +30,29 @@ func dot(src, key *ast.Term) *ast.Term {
 	case ast.Set:
 		if x.Contains(key) {
 			return key
+		}
+	}
+	return nil
+}
+
+// dotBase is dot on a document of data. topdown reads those from the store,
+// whose paths are strings (storage.NewPathForRef): a number key finds an
+// object's member of that name, and a string key an array's element at
+// that index (storage/internal/ptr).
+func dotBase(src, key *ast.Term) *ast.Term {
+	if v := dot(src, key); v != nil || src == nil || key == nil {
+		return v
+	}
+	switch k := key.Value.(type) {
+	case ast.Number:
+		if _, ok := src.Value.(ast.Object); ok {
+			return dot(src, ast.StringTerm(k.String()))
+		}
+	case ast.String:
+		if arr, ok := src.Value.(*ast.Array); ok {
+			if i, ok := util.Atoi(string(k)); ok && i >= 0 && i < arr.Len() {
+				return arr.Elem(i)
+			}
 		}
 	}
 	return nil
