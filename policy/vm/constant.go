@@ -8,9 +8,10 @@ import (
 
 // markConstants finds the rules whose value does not depend on input or
 // data: functions of the two base parameters that use them only to call
-// other such rules, and call only deterministic built-ins. Tables written
-// out in a policy are such rules; topdown and the planner build them anew
-// for every evaluation, the VM once per program (constVals).
+// other such rules, and call only deterministic built-ins with a value.
+// Tables written out in a policy are such rules; topdown and the planner
+// build them anew for every evaluation, the VM once per program
+// (constVals).
 func (p *Program) markConstants() {
 	for _, fn := range p.funcs {
 		fn.constant = fn.id >= 0
@@ -57,7 +58,9 @@ func (b *block) constant(params []int32) bool {
 			}
 			continue
 		case opCallBuiltin:
-			if in.builtin.decl.Nondeterministic {
+			// A built-in without a value (print, trace) is called for
+			// its effect, which every evaluation must have.
+			if in.builtin.decl.Nondeterministic || in.builtin.void {
 				return false
 			}
 		case opCallDynamic, opWith, opResultSetAdd:

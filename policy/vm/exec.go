@@ -84,7 +84,7 @@ type state struct {
 	strict     bool
 	bctx       topdown.BuiltinContext
 	builtinErr error
-	nerrs      int // built-in errors so far
+	nerrs      int           // built-in errors so far
 	memo       [][]*ast.Term // a table per `with` level, top last
 	results    []*ast.Term
 	stack      []*ast.Term // frames are carved from here

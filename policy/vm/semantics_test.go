@@ -1,0 +1,218 @@
+package vm_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/topdown/print"
+
+	"gitgate.dev/gitgate/policy/vm"
+)
+
+// outcome is what a query gave: its results as one value (a set of
+// binding objects), or its error.
+type outcome struct {
+	results ast.Value
+	err     error
+}
+
+func (o outcome) String() string {
+	if o.err != nil {
+		return "error: " + o.err.Error()
+	}
+	return o.results.String()
+}
+
+// evalTopdown evaluates query on topdown as the engine prepares it: data
+// in an in-memory store, read as AST.
+func evalTopdown(t *testing.T, module, query string, input, data ast.Value, strict bool) outcome {
+	t.Helper()
+	ctx := t.Context()
+	d, err := ast.JSON(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := inmem.NewFromObjectWithOpts(d.(map[string]any), inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	pq, err := rego.New(rego.Query(query), rego.Module("test.rego", module), rego.Store(store),
+		rego.StoreReadAST(true), rego.StrictBuiltinErrors(strict)).PrepareForEval(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return outcome{err: err}
+	}
+	set := ast.NewSet()
+	for _, r := range rs {
+		obj := ast.NewObject()
+		for k, v := range r.Bindings {
+			val, err := ast.InterfaceToValue(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj.Insert(ast.StringTerm(k), ast.NewTerm(val))
+		}
+		set.Add(ast.NewTerm(obj))
+	}
+	return outcome{results: set}
+}
+
+// prepareVM plans query for the VM.
+func prepareVM(t *testing.T, module, query string) *vm.Program {
+	t.Helper()
+	prog, err := vm.Prepare(t.Context(), rego.Query(query), rego.Module("test.rego", module))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog
+}
+
+// evalVM evaluates prog as the engine does, its results turned to JSON
+// values as rego turns topdown's.
+func evalVM(t *testing.T, prog *vm.Program, input, data ast.Value, strict bool) outcome {
+	t.Helper()
+	var in *ast.Term
+	if input != nil {
+		in = ast.NewTerm(input)
+	}
+	rs, err := prog.Eval(context.Background(), 0, in, ast.NewTerm(data), vm.Options{StrictBuiltinErrors: strict})
+	if err != nil {
+		return outcome{err: err}
+	}
+	set := ast.NewSet()
+	for _, r := range rs {
+		j, err := ast.JSON(r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.Add(ast.NewTerm(ast.MustInterfaceToValue(j)))
+	}
+	return outcome{results: set}
+}
+
+// same reports whether the VM's outcome agrees with topdown's: equal
+// results, or errors with the same topdown code and message. topdown goes
+// back over a conflicting rule to list its values after the message; the
+// VM stops at the first conflict.
+func same(vm, td outcome) bool {
+	if vm.err != nil || td.err != nil {
+		var x, y *topdown.Error
+		if !errors.As(vm.err, &x) || !errors.As(td.err, &y) {
+			return vm.err != nil && td.err != nil && vm.err.Error() == td.err.Error()
+		}
+		if x.Code == topdown.ConflictErr {
+			return y.Code == x.Code && strings.HasPrefix(y.Message, x.Message)
+		}
+		return x.Code == y.Code && x.Message == y.Message
+	}
+	return vm.results.Compare(td.results) == 0
+}
+
+type semanticsCase struct {
+	name, module, query string
+	input, data         string
+	strict              bool
+}
+
+// TestSemanticsAgreeWithTopdown evaluates, on the VM and on topdown,
+// queries at the corners where the VM's reading of a plan could part from
+// topdown's: refs into base documents with keys of another type, conflicts,
+// built-in errors in rules the VM evaluates once per program.
+func TestSemanticsAgreeWithTopdown(t *testing.T) {
+	for _, tc := range []semanticsCase{{
+		name:   "number key into a base object",
+		module: "package t\np := data.m[2]\nq := data.m[input.n]",
+		query:  "x := data.t.p; y := data.t.q",
+		input:  `{"n": 2}`,
+		data:   `{"m": {"2": "two"}}`,
+	}, {
+		name:   "string key into a base array",
+		module: "package t\np := data.a[\"1\"]\nq := data.a[input.i]",
+		query:  "x := data.t.p; y := data.t.q",
+		input:  `{"i": "0"}`,
+		data:   `{"a": ["zero", "one"]}`,
+	}, {
+		name:   "number key into an input object",
+		module: "package t\np := input.m[2]",
+		query:  "x := data.t.p",
+		input:  `{"m": {"2": "two"}}`,
+		data:   `{}`,
+	}, {
+		name:   "number key into a base object bound to a variable",
+		module: "package t\np := v if { d := data.m; v := d[2] }",
+		query:  "x := data.t.p",
+		data:   `{"m": {"2": "two"}}`,
+	}, {
+		name:   "number key into an iterated base document",
+		module: "package t\np contains v if { some k; v := data.m[k][2] }",
+		query:  "x := data.t.p",
+		data:   `{"m": {"a": {"2": "two"}, "b": {"3": "three"}}}`,
+	}, {
+		name:   "conflict in a complete rule",
+		module: "package t\np := 1 if input.a\np := 2 if input.b",
+		query:  "x := data.t.p",
+		input:  `{"a": true, "b": true}`,
+		data:   `{}`,
+	}, {
+		name:   "conflict in a function",
+		module: "package t\nf(x) := 1 if x\nf(x) := 2 if x",
+		query:  "x := data.t.f(true)",
+		data:   `{}`,
+	}, {
+		name:   "built-in error in a constant rule, strict",
+		module: "package t\np := x if x := 1 / 0\nq := 1 if not p",
+		query:  "x := data.t.q",
+		data:   `{}`,
+		strict: true,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var input ast.Value
+			if tc.input != "" {
+				input = ast.MustParseTerm(tc.input).Value
+			}
+			data := ast.MustParseTerm(tc.data).Value
+			want := evalTopdown(t, tc.module, tc.query, input, data, tc.strict)
+			prog := prepareVM(t, tc.module, tc.query)
+			// Twice: the second evaluation reads the values the first
+			// one cached in the program.
+			for range 2 {
+				if got := evalVM(t, prog, input, data, tc.strict); !same(got, want) {
+					t.Fatalf("VM: %v\ntopdown: %v", got, want)
+				}
+			}
+		})
+	}
+}
+
+type prints struct{ lines []string }
+
+func (p *prints) Print(_ print.Context, msg string) error {
+	p.lines = append(p.lines, msg)
+	return nil
+}
+
+// TestPrintInConstantRule: a rule that prints is evaluated on every query,
+// as topdown does, though its value does not depend on input or data.
+func TestPrintInConstantRule(t *testing.T) {
+	prog, err := vm.Prepare(t.Context(), rego.Query("x := data.t.p"), rego.EnablePrintStatements(true),
+		rego.Module("test.rego", "package t\np := 1 if print(\"evaluated\")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out prints
+	for range 2 {
+		rs, err := prog.Eval(t.Context(), 0, nil, ast.NewTerm(ast.NewObject()), vm.Options{PrintHook: &out})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("results %v, error %v", rs, err)
+		}
+	}
+	if len(out.lines) != 2 {
+		t.Fatalf("printed %q, want one line per evaluation", out.lines)
+	}
+}
