@@ -63,6 +63,7 @@ type options struct {
 	strict        bool
 	builtinErrors bool
 	topdown       bool
+	messagesOnly  bool
 }
 
 // WithRegoVersion parses modules as the given Rego version (default RegoV1).
@@ -99,6 +100,12 @@ func WithStrict() Option { return func(o *options) { o.strict = true } }
 // evaluation instead of leaving its expression undefined, conftest's
 // --show-builtin-errors. The admission profile always does this.
 func WithBuiltinErrors() Option { return func(o *options) { o.builtinErrors = true } }
+
+// WithMessagesOnly leaves results without metadata (a Message has Msg
+// only) for callers that show the message alone, as the webhook and the
+// reconciler do: encoding each result's details is about a tenth of an
+// admission evaluation.
+func WithMessagesOnly() Option { return func(o *options) { o.messagesOnly = true } }
 
 // WithTopdown evaluates with OPA's topdown evaluator only, never the VM:
 // the reference the VM is tested against.

@@ -111,7 +111,7 @@ func (e *Engine) collect(results *ast.Array, outs []outcome) error {
 		if len(ns.rules) == 0 {
 			continue
 		}
-		if err := ns.collect(results, &outs[i]); err != nil {
+		if err := ns.collect(results, &outs[i], e.opts.messagesOnly); err != nil {
 			return &EvalError{Reason: ReasonInvalidResult, Err: err}
 		}
 	}
@@ -140,7 +140,7 @@ func classify(ctx context.Context, err error) error {
 //   - when fewer results than rule definitions were seen, the difference
 //     counts as successes, so an input passes every rule body it did not
 //     trip.
-func (ns *namespace) collect(results *ast.Array, out *outcome) error {
+func (ns *namespace) collect(results *ast.Array, out *outcome, msgOnly bool) error {
 	var exc *ast.Array
 	if ns.exception >= 0 {
 		exc = termArray(results.Elem(ns.exception))
@@ -180,7 +180,7 @@ func (ns *namespace) collect(results *ast.Array, out *outcome) error {
 			continue
 		}
 		for _, t := range msgs {
-			m, ok, err := toMessage(t.Value, &r)
+			m, ok, err := toMessage(t.Value, &r, msgOnly)
 			if err != nil {
 				return fmt.Errorf("%s: %w", r.query, err)
 			}
@@ -239,11 +239,21 @@ func elements(v ast.Value) ([]*ast.Term, bool) {
 // field as metadata. Other values are ignored, as conftest ignores them.
 // Every message's metadata names the rule's query; string messages share
 // one read-only map per rule.
-func toMessage(v ast.Value, r *rule) (Message, bool, error) {
+func toMessage(v ast.Value, r *rule, msgOnly bool) (Message, bool, error) {
 	switch x := v.(type) {
 	case ast.String:
+		if msgOnly {
+			return Message{Msg: string(x)}, true, nil
+		}
 		return Message{Msg: string(x), Metadata: r.meta}, true, nil
 	case ast.Object:
+		if msgOnly {
+			msg, ok := termValue(x.Get(msgKey)).(ast.String)
+			if !ok {
+				return Message{}, false, errors.New(`"msg" field must be present and a string`)
+			}
+			return Message{Msg: string(msg)}, true, nil
+		}
 		if m, ok := objectMessage(x, r); ok {
 			return m, true, nil
 		}

@@ -78,7 +78,7 @@ func engineFor(ctx context.Context, gs *v1alpha1.GitSource, st *sourceState, tre
 	if st.engine != nil && st.policyKey == key {
 		return st.engine, nil
 	}
-	engine, err := policy.Compile(ctx, src, policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces())
+	engine, err := policy.Compile(ctx, src, policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces(), policy.WithMessagesOnly())
 	if err != nil {
 		return nil, fmt.Errorf("compile policy: %w", err)
 	}
