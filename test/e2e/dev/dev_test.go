@@ -50,7 +50,7 @@ func TestDevKeep(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	bin := buildGitgate(t)
+	bin := testenv.GitgateBinary(t)
 	t.Logf("gitgate built in %s", time.Since(start).Round(time.Second))
 	tmp := t.TempDir()
 	start = time.Now()
@@ -161,25 +161,6 @@ func skipOrFail(t *testing.T, msg string) {
 		t.Fatalf("CI=true and %s", msg)
 	}
 	t.Skip(msg)
-}
-
-// buildGitgate builds the gitgate binary (as `make build` does, but
-// without -trimpath, so that the packages `go test` compiled are reused
-// from the build cache and only the link is left, made shorter by leaving
-// out the symbol table and debug information).
-func buildGitgate(t *testing.T) string {
-	t.Helper()
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "gitgate")
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-ldflags=-s -w", "-o", bin, "./cmd/gitgate")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // devProcess is a running `gitgate dev --keep`.

@@ -35,7 +35,10 @@ func GitgateBinary(t testing.TB) string {
 		}
 		binaryPath = filepath.Join(dir, "gitgate")
 		// Not t.Context(): the binary outlives the test that built it first.
-		cmd := exec.CommandContext(context.Background(), "go", "build", "-o", binaryPath, "./cmd/gitgate")
+		// Without -trimpath (unlike `make build`), so that the packages
+		// `go test` compiled come from the build cache and only the link
+		// is left, made shorter by leaving out symbols and debug data.
+		cmd := exec.CommandContext(context.Background(), "go", "build", "-ldflags=-s -w", "-o", binaryPath, "./cmd/gitgate")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binaryErr = fmt.Errorf("go build ./cmd/gitgate: %w\n%s", err, out)
