@@ -43,7 +43,11 @@ func (plugin) PrepareForEval(ctx context.Context, policy *ir.Policy, opts ...reg
 		c.err = fmt.Errorf("%w: the planner left out rule %s", ErrUnsupported, policy.UnplannedRules[0].Path)
 		return nil, c.err
 	}
-	c.prog, c.err = Compile(policy, cfg.BuiltinFuncs())
+	// A plan the VM cannot compile is one it cannot run: the caller falls
+	// back to topdown, as for a query the planner refuses.
+	if c.prog, c.err = Compile(policy, cfg.BuiltinFuncs()); c.err != nil {
+		c.err = fmt.Errorf("%w: %w", ErrUnsupported, c.err)
+	}
 	return evaluator{}, c.err
 }
 

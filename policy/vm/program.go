@@ -2,8 +2,8 @@ package vm
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -118,6 +118,11 @@ type builtinCall struct {
 // Compile translates policy. extra holds built-ins beyond OPA's own
 // (rego.Function declarations), by name.
 func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, error) {
+	if policy.Static == nil { // no constants: every reference is out of range
+		cp := *policy
+		cp.Static = &ir.Static{}
+		policy = &cp
+	}
 	c := &compiler{
 		p:       &Program{byPath: map[string]*function{}},
 		funcs:   map[string]*function{},
@@ -129,6 +134,9 @@ func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, er
 	c.p.consts = []*ast.Term{ast.InternedTerm(false), ast.InternedTerm(true)}
 	if policy.Funcs != nil {
 		for i, f := range policy.Funcs.Funcs {
+			if f == nil {
+				return nil, fmt.Errorf("function %d missing", i)
+			}
 			fn := &function{name: f.Name, id: -1, ret: c.local(f.Return)}
 			if len(f.Params) == 2 {
 				fn.id = i
@@ -139,7 +147,11 @@ func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, er
 			c.funcs[f.Name] = fn
 			c.p.funcs = append(c.p.funcs, fn)
 			if len(f.Path) > 0 {
-				c.p.byPath[strings.Join(f.Path, "\x00")] = fn
+				var key []byte
+				for _, e := range f.Path {
+					key = appendPathKey(key, e)
+				}
+				c.p.byPath[string(key)] = fn
 			}
 		}
 		for i, f := range policy.Funcs.Funcs {
@@ -165,7 +177,10 @@ func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, er
 	}
 	c.fn = nil
 	if policy.Plans != nil {
-		for _, pl := range policy.Plans.Plans {
+		for i, pl := range policy.Plans.Plans {
+			if pl == nil {
+				return nil, fmt.Errorf("plan %d missing", i)
+			}
 			fn := &function{name: pl.Name, id: -1, isPlan: true}
 			c.max = int32(ir.Data)
 			clear(c.base)
@@ -257,8 +272,14 @@ func (c *compiler) constant(t *ast.Term) (int32, error) {
 }
 
 func (c *compiler) block(b *ir.Block) (*block, error) {
+	if b == nil {
+		return nil, errors.New("no block where the plan needs one")
+	}
 	nb := &block{instrs: make([]instr, 0, len(b.Stmts))}
 	for _, s := range b.Stmts {
+		if s == nil {
+			return nil, errors.New("no statement where the plan needs one")
+		}
 		in, err := c.stmt(s)
 		if err != nil {
 			return nil, err

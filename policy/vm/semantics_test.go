@@ -154,6 +154,12 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 		query:  "x := data.t.p",
 		data:   `{"m": {"a": {"2": "two"}, "b": {"3": "three"}}}`,
 	}, {
+		name:   "dynamic rule lookup with a key that holds the path separator",
+		module: "package t\nr.a.b.allow := true\nr.x.allow := false\nr.y.allow := false",
+		query:  "x := data.t.r[input.k].allow; y := data.t.r.a.b.allow",
+		input:  `{"k": "a\u0000b"}`,
+		data:   `{}`,
+	}, {
 		name:   "conflict in a complete rule",
 		module: "package t\np := 1 if input.a\np := 2 if input.b",
 		query:  "x := data.t.p",

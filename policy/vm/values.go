@@ -1,7 +1,7 @@
 package vm
 
 import (
-	"strings"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -148,8 +148,9 @@ func shallowCopy(o ast.Object) ast.Object {
 
 // dynamic finds the function a CallDynamic's path names.
 func (p *Program) dynamic(read func([]*ast.Term, int32) *ast.Term, f []*ast.Term, path []int32) *function {
-	var b strings.Builder
-	for i, o := range path {
+	var buf [128]byte
+	key := buf[:0]
+	for _, o := range path {
 		t := read(f, o)
 		if t == nil {
 			return nil
@@ -158,10 +159,17 @@ func (p *Program) dynamic(read func([]*ast.Term, int32) *ast.Term, f []*ast.Term
 		if !ok {
 			return nil
 		}
-		if i > 0 {
-			b.WriteByte(0)
-		}
-		b.WriteString(string(s))
+		key = appendPathKey(key, string(s))
 	}
-	return p.byPath[b.String()]
+	return p.byPath[string(key)]
+}
+
+// appendPathKey appends one element of a function's path to its key in
+// byPath. Each element is prefixed with its length: path elements can come
+// from input (data.x[input.kind].allow) and hold any character, so no
+// separator keeps ["a\x00b"] apart from ["a", "b"].
+func appendPathKey(key []byte, elem string) []byte {
+	key = strconv.AppendInt(key, int64(len(elem)), 10)
+	key = append(key, ':')
+	return append(key, elem...)
 }
