@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -109,15 +108,14 @@ var undefinedResult = ast.NewTerm(ast.Null{})
 // the function.
 const returned = 1 << 30
 
-var states sync.Map // *Program → *sync.Pool
-
+// getState takes a state from p's pool. The pool is p's own (not a
+// table keyed by program): a program nobody holds is freed with its states.
 func getState(p *Program) *state {
-	pool, _ := states.LoadOrStore(p, &sync.Pool{New: func() any {
-		s := &state{p: p, stack: make([]*ast.Term, 1024)}
+	s, _ := p.states.Get().(*state)
+	if s == nil {
+		s = &state{p: p, stack: make([]*ast.Term, 1024)}
 		s.onOut = s.output
-		return s
-	}})
-	s := pool.(*sync.Pool).Get().(*state)
+	}
 	s.memo = append(s.memo[:0], s.memoTable())
 	return s
 }
@@ -133,9 +131,10 @@ func putState(s *state) {
 	s.cancel = nil
 	s.bctx = topdown.BuiltinContext{}
 	clear(s.args)
-	if pool, ok := states.Load(s.p); ok {
-		pool.(*sync.Pool).Put(s)
-	}
+	// An error leaves the frames of the calls it went through.
+	clear(s.stack[:s.sp])
+	s.sp = 0
+	s.p.states.Put(s)
 }
 
 func (s *state) takeResults() []*ast.Term {

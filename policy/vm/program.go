@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -23,6 +24,7 @@ type Program struct {
 	// constVals holds the values of constant functions, by function id,
 	// once computed (undefinedResult when undefined).
 	constVals []atomic.Pointer[ast.Term]
+	states    sync.Pool // *state, reused by evaluations
 }
 
 // function is a plan or a planned function (a rule or a user function).

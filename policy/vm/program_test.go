@@ -3,9 +3,11 @@ package vm_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/ir"
@@ -124,5 +126,30 @@ p contains [x, y] if { some x in n; some y in n; x + y == -1 }`
 		t.Logf("stopped %v after the start", time.Since(start))
 	case <-time.After(10 * time.Second):
 		t.Fatal("evaluation still running 10s after cancellation")
+	}
+}
+
+// TestProgramsAreCollected: a program nobody holds is freed, with the
+// evaluation states it pooled. Engines are compiled anew on every policy
+// change of a long-running webhook.
+func TestProgramsAreCollected(t *testing.T) {
+	var ptrs []weak.Pointer[vm.Program]
+	for range 4 {
+		prog, err := vm.Prepare(t.Context(), rego.Query("x := data.t.p"), rego.Module("t.rego", "package t\np := input.a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := prog.Eval(t.Context(), 0, ast.NewTerm(ast.NewObject()), ast.NewTerm(ast.NewObject()), vm.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		ptrs = append(ptrs, weak.Make(prog))
+	}
+	for range 3 {
+		runtime.GC()
+	}
+	for i, p := range ptrs {
+		if p.Value() != nil {
+			t.Errorf("program %d is still reachable after its last use", i)
+		}
 	}
 }
