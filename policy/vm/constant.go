@@ -60,7 +60,7 @@ func (b *block) constant(params []int32) bool {
 		case opCallBuiltin:
 			// A built-in without a value (print, trace) is called for
 			// its effect, which every evaluation must have.
-			if in.builtin.decl.Nondeterministic || in.builtin.void {
+			if in.builtin.decl.Nondeterministic || in.builtin.void || clockDependent[in.builtin.name] {
 				return false
 			}
 		case opCallDynamic, opWith, opResultSetAdd:
@@ -91,8 +91,16 @@ func (in *instr) reads() []int32 {
 		return []int32{in.a}
 	case opDot, opDotBase, opEqual, opNotEqual, opObjectInsert, opObjectInsertOnce, opObjectMerge:
 		return []int32{in.a, in.b}
-	case opCall, opCallBuiltin, opCallDynamic:
+	case opCall, opCallBuiltin, opCallDynamic, opBuildArray, opBuildObject:
 		return in.args
 	}
 	return nil
+}
+
+// clockDependent are the built-ins that OPA does not mark
+// non-deterministic but whose value depends on the time of the call:
+// certificate verification checks validity against the clock.
+var clockDependent = map[string]bool{
+	"crypto.x509.parse_and_verify_certificates":              true,
+	"crypto.x509.parse_and_verify_certificates_with_options": true,
 }

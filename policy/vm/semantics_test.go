@@ -3,6 +3,7 @@ package vm_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -160,6 +161,40 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 		input:  `{"k": "a\u0000b"}`,
 		data:   `{}`,
 	}, {
+		name:   "iteration order of objects and sets",
+		module: "package t\nks := [k | some k, _ in input.o]\nvs := [v | some v in input.o]\nss := [x | some x in {x | some x in input.a}]\nos := [k | some k, _ in {v: 1 | some v in input.a}]",
+		query:  "ks := data.t.ks; vs := data.t.vs; ss := data.t.ss; os := data.t.os",
+		input:  `{"o": {"b": 1, "a": 2, "c": 0}, "a": ["z", "x", "y", 3, "a"]}`,
+		data:   `{}`,
+	}, {
+		name:   "numbers written differently",
+		module: "package t\np := [1 == 1.0, [1] == [1.0], {1} == {1.0}, {1: 2}[1.0], 1e2 == 100, 1.0 < 1, input.n == 100]",
+		query:  "x := data.t.p",
+		input:  `{"n": 1e2}`,
+		data:   `{}`,
+	}, {
+		name:   "with on an input path when input is not an object",
+		module: "package t\np := input",
+		query:  "x := data.t.p with input.a.b as 1; y := data.t.p with input.a as {\"c\": 2}",
+		input:  `"scalar"`,
+		data:   `{}`,
+	}, {
+		name:   "with on an input path when input is undefined",
+		module: "package t\np := input",
+		query:  "x := data.t.p with input.a.b as 1",
+		data:   `{}`,
+	}, {
+		name:   "with on a data path over a base document",
+		module: "package t\np := data.base\nq := data.base.k",
+		query:  "x := data.t.p with data.base.k as 1; y := data.t.q with data.base as 7; z := data.t.p",
+		data:   `{"base": {"k": 0, "j": [1]}}`,
+	}, {
+		name:   "literals holding input and data",
+		module: "package t\na := [input, 1]\no := {\"i\": input, \"d\": data.k}\ns := {input}",
+		query:  "a := data.t.a; o := data.t.o; s := data.t.s",
+		input:  `{"n": 1}`,
+		data:   `{"k": 2}`,
+	}, {
 		name:   "conflict in a complete rule",
 		module: "package t\np := 1 if input.a\np := 2 if input.b",
 		query:  "x := data.t.p",
@@ -185,12 +220,15 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 			data := ast.MustParseTerm(tc.data).Value
 			want := evalTopdown(t, tc.module, tc.query, input, data, tc.strict)
 			prog := prepareVM(t, tc.module, tc.query)
-			// Twice: the second evaluation reads the values the first
-			// one cached in the program.
-			for range 2 {
-				if got := evalVM(t, prog, input, data, tc.strict); !same(got, want) {
-					t.Fatalf("VM: %v\ntopdown: %v", got, want)
-				}
+			if got := evalVM(t, prog, input, data, tc.strict); !same(got, want) {
+				t.Fatalf("VM: %v\ntopdown: %v", got, want)
+			}
+			// Again with other documents: the VM keeps the values of
+			// rules that depend on neither across evaluations.
+			other := ast.MustParseTerm(`{"other": [1, 2]}`).Value
+			want = evalTopdown(t, tc.module, tc.query, other, other, tc.strict)
+			if got := evalVM(t, prog, other, other, tc.strict); !same(got, want) {
+				t.Fatalf("second evaluation, VM: %v\ntopdown: %v", got, want)
 			}
 		})
 	}
@@ -220,5 +258,47 @@ func TestPrintInConstantRule(t *testing.T) {
 	}
 	if len(out.lines) != 2 {
 		t.Fatalf("printed %q, want one line per evaluation", out.lines)
+	}
+}
+
+// locPrints records print() output with its location, as the engine's
+// print hook shows it.
+type locPrints struct{ lines []string }
+
+func (p *locPrints) Print(ctx print.Context, msg string) error {
+	p.lines = append(p.lines, fmt.Sprintf("%v: %s", ctx.Location, msg))
+	return nil
+}
+
+// TestPrintAgreesWithTopdown: print() output, its order and locations, as
+// topdown gives them; undefined operands print as <undefined>.
+func TestPrintAgreesWithTopdown(t *testing.T) {
+	module := `package t
+p contains x if {
+	some x in input.xs
+	print("x is", x, "and y is", input.y)
+}
+q := 1 if print({"a": [1, {2}]})`
+	query := "p := data.t.p; q := data.t.q"
+	input := ast.MustParseTerm(`{"xs": [3, 1, 2]}`).Value
+	var want locPrints
+	pq, err := rego.New(rego.Query(query), rego.Module("test.rego", module), rego.EnablePrintStatements(true),
+		rego.PrintHook(&want)).PrepareForEval(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pq.Eval(t.Context(), rego.EvalParsedInput(input)); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := vm.Prepare(t.Context(), rego.Query(query), rego.Module("test.rego", module), rego.EnablePrintStatements(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got locPrints
+	if _, err := prog.Eval(t.Context(), 0, ast.NewTerm(input), ast.NewTerm(ast.NewObject()), vm.Options{PrintHook: &got}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got.lines, "\n") != strings.Join(want.lines, "\n") {
+		t.Fatalf("VM printed:\n%s\ntopdown printed:\n%s", strings.Join(got.lines, "\n"), strings.Join(want.lines, "\n"))
 	}
 }
