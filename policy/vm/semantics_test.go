@@ -195,6 +195,14 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 		input:  `{"n": 1}`,
 		data:   `{"k": 2}`,
 	}, {
+		// The keys are compared as a set: where rules and base documents
+		// share a path, OPA's planner enumerates the rules' keys first,
+		// topdown the base documents' (a known difference, Wasm's too).
+		name:   "rules and base documents under one path",
+		module: "package a\nb := 2\nc.d := 3\ne.g := data.a.e.f",
+		query:  "x := data.a; y := data.a.e; z := data; w := {k | data.a[k]}",
+		data:   `{"a": {"e": {"f": 6}, "h": 1}, "i": [1]}`,
+	}, {
 		name:   "conflict in a complete rule",
 		module: "package t\np := 1 if input.a\np := 2 if input.b",
 		query:  "x := data.t.p",
