@@ -11,6 +11,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"gitgate.dev/gitgate/policies"
 	"gitgate.dev/gitgate/policy"
@@ -73,7 +74,9 @@ func compilePairs() ([]enginePair, error) {
 		data map[string]any
 		opts []policy.Option
 	}{
-		{"admission", nil, []policy.Option{policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces()}},
+		// The admission profile's timeout is for a webhook, not for a
+		// test on a loaded machine.
+		{"admission", nil, []policy.Option{policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces(), policy.WithTimeout(time.Minute)}},
 		{"ci with parameters", diffParameters, []policy.Option{policy.WithProfile(policy.ProfileCI), policy.WithAllNamespaces()}},
 	}
 	var out []enginePair
@@ -107,7 +110,7 @@ func agree(ctx context.Context, ps []enginePair, input any) error {
 		got, gerr := p.vm.Evaluate(ctx, input)
 		if werr != nil || gerr != nil {
 			if reason(werr) != reason(gerr) {
-				return fmt.Errorf("%s: VM error %w, topdown error %w", p.name, gerr, werr)
+				return fmt.Errorf("%s: VM error: %s; topdown error: %s", p.name, errText(gerr), errText(werr))
 			}
 			continue // the Results carry the errors' texts
 		}
@@ -127,6 +130,13 @@ func reason(err error) policy.Reason {
 		return ee.Reason
 	}
 	return "not an EvalError"
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "none"
+	}
+	return err.Error()
 }
 
 func resultJSON(r policy.Result) string {
