@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"path"
 	"strings"
 
@@ -58,11 +59,12 @@ type pack struct {
 	size   int64
 	n      int
 	fanout [256]uint32
-	hashes []byte // n * 20, sorted
-	offs   []byte // n * 4
-	offs64 []byte // 8 each
-	zr     io.ReadCloser
-	stream packStream // the zlib reader's source, reset for each entry
+	hashes []byte        // n * 20, sorted
+	offs   []byte        // n * 4
+	offs64 []byte        // 8 each
+	infl   inflater      // decodes entries that lie whole in the window
+	zr     io.ReadCloser // and streams the others
+	stream packStream    // the zlib reader's source, reset for each entry
 	// win caches the bytes at winOff: an entry's header and the start of
 	// its data usually arrive with one positioned read.
 	win    []byte
@@ -267,13 +269,12 @@ func (p *pack) find(h plumbing.Hash) (int64, bool) {
 	if hi > p.n || lo > hi {
 		return 0, false
 	}
+	lo, hi = p.narrow(h, lo, hi)
 	// Binary search on the first eight bytes, then the whole name.
 	key := binary.BigEndian.Uint64(h[:])
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		name := p.hashes[mid*20 : mid*20+20]
-		c := binary.BigEndian.Uint64(name)
-		if c < key || c == key && bytes.Compare(name, h[:]) < 0 {
+		if p.less(mid, key, h) {
 			lo = mid + 1
 		} else {
 			hi = mid
@@ -297,6 +298,59 @@ func (p *pack) find(h plumbing.Hash) (int64, bool) {
 	}
 	return int64(big), true //nolint:gosec // bounded above
 }
+
+// less reports whether the i-th name of the index sorts before h, whose
+// first eight bytes are key.
+func (p *pack) less(i int, key uint64, h plumbing.Hash) bool {
+	name := p.hashes[i*20 : i*20+20]
+	c := binary.BigEndian.Uint64(name)
+	return c < key || c == key && bytes.Compare(name, h[:]) < 0
+}
+
+// narrow returns a part of [lo, hi), the fanout bucket of h, where the
+// binary search for h gives what it gives in the whole bucket. Object
+// names are hashes, spread uniformly, so the bytes after the first
+// estimate where h sits in its bucket, usually within a few names: from
+// the estimate, a short scan over neighbouring names (adjacent in memory)
+// brackets h. The bucket's binary search touches a cache line per step
+// across the whole bucket, and with the index out of the cache those
+// misses made the lookups a visible share of a walk. A scan that does not
+// bracket h within maxScan names leaves the bucket to the binary search.
+func (p *pack) narrow(h plumbing.Hash, lo, hi int) (int, int) {
+	n := hi - lo
+	if n <= 2*maxScan {
+		return lo, hi
+	}
+	est, _ := bits.Mul64(binary.BigEndian.Uint64(h[1:]), uint64(n))
+	i := lo + int(est) //nolint:gosec // est < n
+	key := binary.BigEndian.Uint64(h[:])
+	if p.less(i, key, h) {
+		// h is after i: find the first name from i+1 on that is not less.
+		for j := i + 1; j < hi && j <= i+maxScan; j++ {
+			if !p.less(j, key, h) {
+				return j, j
+			}
+		}
+		if i+maxScan >= hi-1 {
+			return hi, hi
+		}
+		return lo, hi
+	}
+	// h is at i or before: find the last name before i that is less.
+	for j := i - 1; j >= lo && j >= i-maxScan; j-- {
+		if p.less(j, key, h) {
+			return j + 1, j + 1
+		}
+	}
+	if i-maxScan <= lo {
+		return lo, lo
+	}
+	return lo, hi
+}
+
+// maxScan bounds narrow's scan; in a bucket of n uniformly spread names
+// the estimate is off by about sqrt(n)/2.
+const maxScan = 32
 
 // Object types as the pack format numbers them.
 const (
@@ -514,8 +568,39 @@ func (p *pack) header(off int64) (e entry, baseOff int64, baseHash plumbing.Hash
 }
 
 // inflate decompresses exactly size bytes of the zlib stream at off, into
-// buf when it is large enough.
+// buf when it is large enough. The stream must end there, with its
+// checksum, as git requires.
 func (p *pack) inflate(off, size int64, buf []byte) ([]byte, error) {
+	out := buf[:0]
+	if int64(cap(out)) < size {
+		out = make([]byte, size)
+	}
+	out = out[:size]
+	// Most entries lie whole in the window (see inflater); the others are
+	// streamed from the pack.
+	for fresh := false; ; fresh = true {
+		w, err := p.window(off)
+		if err != nil {
+			break
+		}
+		err = p.infl.zlibInflate(out, w)
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, errInflateShort) {
+			return nil, fmt.Errorf("%w: inflate at %d: %w", errPackCorrupt, off, err)
+		}
+		if fresh || p.winOff == off {
+			break
+		}
+		p.win = p.win[:0] // read the window again, from off
+	}
+	return out, p.inflateStream(off, out)
+}
+
+// inflateStream is inflate through compress/zlib, reading on from the pack
+// as far as the stream goes.
+func (p *pack) inflateStream(off int64, out []byte) error {
 	p.stream = packStream{p: p, pos: off}
 	src := &p.stream
 	var err error
@@ -525,21 +610,22 @@ func (p *pack) inflate(off, size int64, buf []byte) ([]byte, error) {
 		err = p.zr.(zlib.Resetter).Reset(src, nil)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: at %d: %w", errPackCorrupt, off, err)
+		return fmt.Errorf("%w: at %d: %w", errPackCorrupt, off, err)
 	}
-	out := buf[:0]
-	if int64(cap(out)) < size {
-		out = make([]byte, size)
-	}
-	out = out[:size]
 	if _, err := io.ReadFull(p.zr, out); err != nil {
-		return nil, fmt.Errorf("%w: inflate at %d: %w", errPackCorrupt, off, err)
+		return fmt.Errorf("%w: inflate at %d: %w", errPackCorrupt, off, err)
 	}
+	// The stream must end here: io.EOF comes only after the checksum
+	// matched.
 	var one [1]byte
-	if n, _ := p.zr.Read(one[:]); n != 0 {
-		return nil, fmt.Errorf("%w: entry at %d is longer than its header says", errPackCorrupt, off)
+	n, err := p.zr.Read(one[:])
+	if n != 0 {
+		return fmt.Errorf("%w: entry at %d is %w", errPackCorrupt, off, errInflateLonger)
 	}
-	return out, nil
+	if err != io.EOF { //nolint:errorlint // zlib returns io.EOF itself
+		return fmt.Errorf("%w: inflate at %d: %w", errPackCorrupt, off, err)
+	}
+	return nil
 }
 
 // applyDelta applies a git delta to base; the result may have at most

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -308,4 +310,78 @@ func TestPackEntryMalformed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFindNarrowed checks the index lookup, whose search starts from an
+// estimate of where a name sits, against a plain search: every name of a
+// large index is found at its own position, names that are absent are
+// not, including ones next to present names and at bucket edges, and
+// buckets far from uniform (one clump of similar names) still work.
+func TestFindNarrowed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var names []plumbing.Hash
+	for range 60_000 {
+		var h plumbing.Hash
+		for i := range h {
+			h[i] = byte(rng.Uint32())
+		}
+		names = append(names, h)
+	}
+	// A clump: 500 names in bucket 0x42 that agree on eight more bytes.
+	for i := range 500 {
+		h := plumbing.Hash{0x42, 1, 2, 3, 4, 5, 6, 7, 8}
+		binary.BigEndian.PutUint32(h[16:], uint32(i)*7919) //nolint:gosec // small
+		names = append(names, h)
+	}
+	slices.SortFunc(names, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
+	names = slices.Compact(names)
+	p, err := parseIdx(indexOf(names))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range names {
+		off, ok := p.find(h)
+		if !ok || off != int64(i+12) {
+			t.Fatalf("name %d (%s): got %d, %t", i, h, off, ok)
+		}
+		for _, d := range []int{-1, 1} {
+			near := h
+			near[19] += byte(d)
+			if _, found := slices.BinarySearchFunc(names, near, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) }); found {
+				continue
+			}
+			if off, ok := p.find(near); ok {
+				t.Fatalf("absent name %s found at %d", near, off)
+			}
+		}
+	}
+	for _, h := range []plumbing.Hash{{}, {0x42}, {0x42, 1, 2, 3, 4, 5, 6, 7, 9}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}} {
+		if _, found := slices.BinarySearchFunc(names, h, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) }); found {
+			continue
+		}
+		if off, ok := p.find(h); ok {
+			t.Fatalf("absent name %s found at %d", h, off)
+		}
+	}
+}
+
+// indexOf builds a version-2 pack index of sorted names; the i-th name's
+// offset is 12+i.
+func indexOf(names []plumbing.Hash) []byte {
+	idx := []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}
+	for b := range 256 {
+		n, _ := slices.BinarySearchFunc(names, plumbing.Hash{byte(b) + 1}, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
+		if b == 255 {
+			n = len(names)
+		}
+		idx = binary.BigEndian.AppendUint32(idx, uint32(n)) //nolint:gosec // small
+	}
+	for _, h := range names {
+		idx = append(idx, h[:]...)
+	}
+	idx = append(idx, make([]byte, 4*len(names))...) // crcs
+	for i := range names {
+		idx = binary.BigEndian.AppendUint32(idx, uint32(i+12)) //nolint:gosec // small
+	}
+	return append(idx, make([]byte, 40)...)
 }
