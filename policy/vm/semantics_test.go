@@ -119,6 +119,9 @@ type semanticsCase struct {
 	name, module, query string
 	input, data         string
 	strict              bool
+	// undefined: topdown finds no result (else a case that finds none
+	// by mistake would check nothing).
+	undefined bool
 }
 
 // TestSemanticsAgreeWithTopdown evaluates, on the VM and on topdown,
@@ -139,27 +142,30 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 		input:  `{"i": "0"}`,
 		data:   `{"a": ["zero", "one"]}`,
 	}, {
-		name:   "number key into an input object",
-		module: "package t\np := input.m[2]",
-		query:  "x := data.t.p",
-		input:  `{"m": {"2": "two"}}`,
-		data:   `{}`,
+		name:      "number key into an input object",
+		module:    "package t\np := input.m[2]",
+		query:     "x := data.t.p",
+		input:     `{"m": {"2": "two"}}`,
+		data:      `{}`,
+		undefined: true,
 	}, {
-		name:   "number key into a base object bound to a variable",
-		module: "package t\np := v if { d := data.m; v := d[2] }",
-		query:  "x := data.t.p",
-		data:   `{"m": {"2": "two"}}`,
+		name:      "number key into a base object bound to a variable",
+		module:    "package t\np := v if { d := data.m; v := d[2] }",
+		query:     "x := data.t.p",
+		data:      `{"m": {"2": "two"}}`,
+		undefined: true,
 	}, {
 		name:   "number key into an iterated base document",
 		module: "package t\np contains v if { some k; v := data.m[k][2] }",
 		query:  "x := data.t.p",
 		data:   `{"m": {"a": {"2": "two"}, "b": {"3": "three"}}}`,
 	}, {
-		name:   "dynamic rule lookup with a key that holds the path separator",
-		module: "package t\nr.a.b.allow := true\nr.x.allow := false\nr.y.allow := false",
-		query:  "x := data.t.r[input.k].allow; y := data.t.r.a.b.allow",
-		input:  `{"k": "a\u0000b"}`,
-		data:   `{}`,
+		name:      "dynamic rule lookup with a key that holds the path separator",
+		module:    "package t\nr.a.b.allow := true\nr.x.allow := false\nr.y.allow := false",
+		query:     "x := data.t.r[input.k].allow; y := data.t.r.a.b.allow",
+		input:     `{"k": "a\u0000b"}`,
+		data:      `{}`,
+		undefined: true,
 	}, {
 		name:   "iteration order of objects and sets",
 		module: "package t\nks := [k | some k, _ in input.o]\nvs := [v | some v in input.o]\nss := [x | some x in {x | some x in input.a}]\nos := [k | some k, _ in {v: 1 | some v in input.a}]",
@@ -168,9 +174,9 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 		data:   `{}`,
 	}, {
 		name:   "numbers written differently",
-		module: "package t\np := [1 == 1.0, [1] == [1.0], {1} == {1.0}, {1: 2}[1.0], 1e2 == 100, 1.0 < 1, input.n == 100]",
-		query:  "x := data.t.p",
-		input:  `{"n": 1e2}`,
+		module: "package t\np := [1 == 1.0, [1] == [1.0], {1} == {1.0}, {1: 2}[1.0], 1e2 == 100, 1.0 < 1, input.n == 100, {1.0} == {1}]\nq := input.a[1.0]\nr := input.a[input.i]\ns := {1.0: \"a\"}[1]",
+		query:  "x := data.t.p; q := data.t.q; r := data.t.r; s := data.t.s",
+		input:  `{"n": 1e2, "a": [5, 6], "i": 1.0}`,
 		data:   `{}`,
 	}, {
 		name:   "with on an input path when input is not an object",
@@ -186,7 +192,7 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 	}, {
 		name:   "with on a data path over a base document",
 		module: "package t\np := data.base\nq := data.base.k",
-		query:  "x := data.t.p with data.base.k as 1; y := data.t.q with data.base as 7; z := data.t.p",
+		query:  "x := data.t.p with data.base.k as 1; y := data.t.p with data.base as 7; w := data.t.q with data.base.j as 2; z := data.t.p",
 		data:   `{"base": {"k": 0, "j": [1]}}`,
 	}, {
 		name:   "literals holding input and data",
@@ -227,6 +233,9 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 			}
 			data := ast.MustParseTerm(tc.data).Value
 			want := evalTopdown(t, tc.module, tc.query, input, data, tc.strict)
+			if empty := want.err == nil && want.results.(ast.Set).Len() == 0; empty != tc.undefined {
+				t.Fatalf("topdown gives %v, want undefined %v", want, tc.undefined)
+			}
 			prog := prepareVM(t, tc.module, tc.query)
 			if got := evalVM(t, prog, input, data, tc.strict); !same(got, want) {
 				t.Fatalf("VM: %v\ntopdown: %v", got, want)
