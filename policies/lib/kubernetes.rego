@@ -291,8 +291,13 @@ quote_list(names) := concat(", ", [sprintf("%q", [n]) | some n in names])
 # the offending field and values.
 violation(policy, msg, details) := {
 	"msg": sprintf("%s: %s", [subject, msg]),
-	"details": object.union_n([object_details, {"policy": policy.id, "severity": policy.severity}, details]),
+	"details": object.union(policy_details(policy), details),
 }
+
+# policy_details are the details every result of one policy carries. As a
+# function of the policy alone, it is evaluated once per policy (OPA and
+# gitgate's VM remember function calls by their arguments).
+policy_details(policy) := object.union(object_details, {"policy": policy.id, "severity": policy.severity})
 
 # subject names the object in messages, as <Kind>/<name>. It and
 # object_details are rules, not parts of violation, so that they are

@@ -84,7 +84,8 @@ type state struct {
 	bctx       topdown.BuiltinContext
 	builtinErr error
 	nerrs      int           // built-in errors so far
-	memo       [][]*ast.Term // a table per `with` level, top last
+	memo       []*memoLevel // one per `with` level, top last
+	depth      int          // memo[:depth] are in use
 	results    []*ast.Term
 	stack      []*ast.Term // frames are carved from here
 	sp         int
@@ -116,15 +117,30 @@ func getState(p *Program) *state {
 		s = &state{p: p, stack: make([]*ast.Term, 1024)}
 		s.onOut = s.output
 	}
-	s.memo = append(s.memo[:0], s.memoTable())
+	s.pushMemo()
 	return s
 }
 
-func putState(s *state) {
-	for _, t := range s.memo {
-		clear(t)
+// pushMemo opens a memo level for a `with` (or the evaluation), reusing
+// one from an earlier evaluation when there is one.
+func (s *state) pushMemo() {
+	if s.depth == len(s.memo) {
+		s.memo = append(s.memo, &memoLevel{rules: make([]*ast.Term, len(s.p.funcs))})
 	}
-	s.memo = s.memo[:0]
+	s.depth++
+}
+
+func (s *state) popMemo() {
+	s.depth--
+	s.memo[s.depth].reset()
+}
+
+func (s *state) top() *memoLevel { return s.memo[s.depth-1] }
+
+func putState(s *state) {
+	for s.depth > 0 {
+		s.popMemo()
+	}
 	clear(s.results)
 	s.results = s.results[:0]
 	s.builtinErr, s.nerrs = nil, 0
@@ -141,10 +157,6 @@ func (s *state) takeResults() []*ast.Term {
 	out := make([]*ast.Term, len(s.results))
 	copy(out, s.results)
 	return out
-}
-
-func (s *state) memoTable() []*ast.Term {
-	return make([]*ast.Term, len(s.p.funcs))
 }
 
 // push returns a cleared frame of n slots.
@@ -465,9 +477,9 @@ func (s *state) with(f []*ast.Term, in *instr) (int, error) {
 		v = upsert(saved, in.path, s.p.consts, v)
 	}
 	f[in.c] = v
-	s.memo = append(s.memo, s.memoTable())
+	s.pushMemo()
 	br, err := s.run(f, in.block)
-	s.memo = s.memo[:len(s.memo)-1]
+	s.popMemo()
 	f[in.c] = saved
 	switch {
 	case err != nil:
@@ -493,7 +505,7 @@ func (s *state) call(f []*ast.Term, fn *function, args []int32) (*ast.Term, erro
 	}
 	var memo []*ast.Term
 	if fn.id >= 0 {
-		memo = s.memo[len(s.memo)-1]
+		memo = s.top().rules
 		if v := memo[fn.id]; v != nil {
 			if v == undefinedResult {
 				return nil, nil
@@ -509,6 +521,24 @@ func (s *state) call(f []*ast.Term, fn *function, args []int32) (*ast.Term, erro
 	for i, a := range args {
 		g[fn.params[i]] = s.read(f, a)
 	}
+	// A function with arguments: remembered by their values, as topdown
+	// does (the two first are input and data).
+	var key []*ast.Term
+	var h int
+	if fn.id < 0 && len(fn.params) > 2 {
+		key = make([]*ast.Term, len(fn.params)-2)
+		for i, p := range fn.params[2:] {
+			key[i] = g[p]
+		}
+		h = argsHash(key)
+		if v := s.top().lookup(fn, key, h); v != nil {
+			s.pop(g)
+			if v == undefinedResult {
+				return nil, nil
+			}
+			return v, nil
+		}
+	}
 	for _, b := range fn.blocks {
 		br, err := s.run(g, b)
 		if err != nil {
@@ -521,11 +551,14 @@ func (s *state) call(f []*ast.Term, fn *function, args []int32) (*ast.Term, erro
 	}
 	v := g[fn.ret]
 	s.pop(g)
+	m := v
+	if m == nil {
+		m = undefinedResult
+	}
+	if key != nil {
+		s.top().store(fn, key, h, m)
+	}
 	if memo != nil {
-		m := v
-		if m == nil {
-			m = undefinedResult
-		}
 		memo[fn.id] = m
 		// A value reached past a built-in's error is not kept for
 		// other evaluations: in strict mode they must see the error.
