@@ -83,7 +83,7 @@ type state struct {
 	strict     bool
 	bctx       topdown.BuiltinContext
 	builtinErr error
-	nerrs      int           // built-in errors so far
+	nerrs      int          // built-in errors so far
 	memo       []*memoLevel // one per `with` level, top last
 	depth      int          // memo[:depth] are in use
 	results    []*ast.Term
