@@ -19,6 +19,32 @@ parse_cases := {
 	sprintf("ghcr.io/acme/app:1.0@%s", [digest]): {"name": "ghcr.io/acme/app", "tag": "1.0", "digest": digest},
 }
 
+# parse agrees with matching reference_pattern, on references that probe
+# each part of the pattern: ports, several colons, empty and leading parts,
+# tag characters and length, several "@", newlines.
+test_parse_matches_pattern if {
+	long_tag := concat("", [x | some _ in numbers.range(1, 8); x := "0123456789abcdef"])
+	fixtures.all_pass({image: same_parse(image) | some image in [
+		"nginx", "nginx:1.27", "localhost:5000/app", "localhost:5000/app:v2",
+		"a:b:c", "a:", ":", ":tag", "::", "a::b", "a:-x", "a:_x", "a:.x", "a:B.c-D_e",
+		concat("", ["a:", long_tag]), concat("", ["a:", long_tag, "0"]),
+		"a:b/c", "a/b:c", "@", "@x", "a@", "a@b@c", "a:b@c:d", ":@x", "a:t@",
+		"a\nb", "a:b\nc", "a@b\nc", "a\n:b@c", "", " ", "a b:c d", "é:ü@ß",
+		sprintf("ghcr.io/acme/app:1.0@%s", [digest]),
+	]})
+}
+
+same_parse(image) if {
+	images.parse(image) == pattern_parse(image)
+} else if {
+	not images.parse(image)
+	not pattern_parse(image)
+} else := false
+
+pattern_parse(image) := {"name": m[1], "tag": m[2], "digest": m[3]} if {
+	m := regex.find_all_string_submatch_n(images.reference_pattern, image, 1)[0]
+}
+
 parses_to(image, want) if {
 	images.parse(image) == want
 } else := false

@@ -29,14 +29,12 @@ require_digest := data.gitgate.parameters.images.pinned.require_digest if data.g
 
 # parsed holds the containers whose image is a reference that parses, as
 # {"c": <containers entry>, "image": <reference>, "ref": {"name", "tag", "digest"}}.
-# It matches images.reference_pattern itself, as images.parse does: a
-# function call per container costs the evaluator more than the match.
-parsed := [{"c": c, "image": image, "ref": {"name": m[1], "tag": m[2], "digest": m[3]}} |
+parsed := [{"c": c, "image": image, "ref": ref} |
 	some c in k8s.containers
 	image := c.container.image
 	is_string(image)
 	image != ""
-	m := regex.find_all_string_submatch_n(images.reference_pattern, image, 1)[0]
+	ref := images.parse(image)
 ]
 
 parse(image) := ref if {
