@@ -148,6 +148,15 @@ func readOpenPGPSignature(block []byte) (*packet.Signature, error) {
 	if len(body) > maxOpenPGPSigBytes {
 		return nil, fmt.Errorf("signature larger than %d bytes", maxOpenPGPSigBytes)
 	}
+	if sig, ok := fastOpenPGPSignature(body); ok {
+		return sig, nil
+	}
+	return readOpenPGPPacket(body)
+}
+
+// readOpenPGPPacket is readOpenPGPSignature's packet reading through
+// go-crypto.
+func readOpenPGPPacket(body []byte) (*packet.Signature, error) {
 	packets := packet.NewReader(bytes.NewReader(body))
 	p, err := packets.Next()
 	if err != nil {
