@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"gitgate.dev/gitgate/policies"
+	"gitgate.dev/gitgate/policy"
 	"gitgate.dev/gitgate/webhook/certs"
 	"gitgate.dev/gitgate/webhook/config"
 )
@@ -34,10 +36,13 @@ const apiserverWebhookMetric = "apiserver_admission_webhook_admission_duration_s
 // bucket; the handler time inside gitgate's server; the whole request as
 // the client sees it; the webhooks' share of it; and the same writes
 // without the webhooks (baseline), with the difference of the percentiles.
+// The whole policy library is on, as a GitSource that names it configures
+// the webhook: every request is also evaluated against it.
 //
 //	test/bench/webhook-apiserver.sh (or: go test ./test/e2e -run '^$' -bench WebhookThroughAPIServer -benchtime 2000x)
 func BenchmarkWebhookThroughAPIServer(b *testing.B) {
 	s := newWebhookSuite(b, e2eRepo(b), certs.Options{})
+	s.server.SetPolicy(libraryEngine(b))
 	s.register(b)
 	s.waitCalled(b, "a Namespace create", s.probeNamespace(b), func(c admissionCall) bool {
 		return c.Resource.Resource == "namespaces" && c.Name == "gg-probe"
@@ -257,4 +262,20 @@ func labelMap(m *dto.Metric) map[string]string {
 		out[l.GetName()] = l.GetValue()
 	}
 	return out
+}
+
+// libraryEngine compiles the whole policy library as the reconciler does
+// for the webhook.
+func libraryEngine(tb testing.TB) *policy.Engine {
+	tb.Helper()
+	mods, err := policy.ReadModulesFS(policies.FS())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e, err := policy.Compile(tb.Context(), policy.Source{Modules: mods},
+		policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces(), policy.WithMessagesOnly())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
 }
