@@ -3,6 +3,7 @@ package conform
 import (
 	"cmp"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -282,7 +283,7 @@ func (c *comparer) field(s *shape, k string, gv any, l map[string]any) {
 		c.pop()
 		return
 	}
-	if f != nil && isZeroScalar(gv) && (f.allocated || (f.omitZero && gv == "")) {
+	if f != nil && (f.allocated || (f.omitZero && gv == "")) && isZeroScalar(gv) {
 		// Git's zero is Go's "unset": the server defaults or allocates it
 		// (a Service type, an imagePullPolicy, a nodePort).
 		return
@@ -297,6 +298,12 @@ func (c *comparer) field(s *shape, k string, gv any, l map[string]any) {
 
 // value compares a Git value (not nil) with a live value.
 func (c *comparer) value(s *shape, gv, lv any) {
+	if shared(gv, lv) {
+		// The object holds the manifest's own map or list (the webhook
+		// decodes a request like its manifest, sharing what is equal), and
+		// a value always conforms to itself (FuzzConforms).
+		return
+	}
 	switch g := gv.(type) {
 	case map[string]any:
 		l, ok := lv.(map[string]any)
@@ -320,6 +327,20 @@ func (c *comparer) value(s *shape, gv, lv any) {
 			c.add(Changed, gv, lv)
 		}
 	}
+}
+
+// shared reports whether a and b are the same map, or the same list
+// (the same first item and length), not merely equal ones.
+func shared(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		return ok && len(x) > 0 && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) > 0 && len(x) == len(y) && &x[0] == &y[0]
+	}
+	return false
 }
 
 func (c *comparer) mapping(s *shape, g, l map[string]any) {

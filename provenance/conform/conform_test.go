@@ -3,6 +3,7 @@ package conform
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -764,5 +765,49 @@ func TestShapesOfBuiltInKinds(t *testing.T) {
 	}
 	if shapes.rootShape("example.com/v1", "Thing") != nil || shapes.rootShape("", "") != nil || shapes.rootShape("a/b/c", "X") != nil {
 		t.Error("shape for an unknown kind")
+	}
+}
+
+// TestSharedValues: an object that holds the manifest's own maps and lists
+// (as the webhook decodes one) conforms where they are, and still differs
+// where it has values of its own.
+func TestSharedValues(t *testing.T) {
+	desired := obj(t, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+      - name: web
+        image: web:1
+        env: [{name: A, value: "1"}]
+`)
+	spec := desired["spec"].(map[string]any)
+	pod := spec["template"].(map[string]any)["spec"].(map[string]any)
+	container := pod["containers"].([]any)[0].(map[string]any)
+	live := map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": desired["metadata"],
+		"spec": map[string]any{
+			"replicas": int64(3),
+			"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
+				"name": "web", "image": "web:2", "env": container["env"], "imagePullPolicy": "IfNotPresent",
+			}}}},
+		},
+	}
+	got := paths(Compare(desired, live))
+	wantPaths := []want{
+		{"spec.replicas", Changed},
+		{"spec.template.spec.containers[name=web].image", Changed},
+	}
+	if !slices.Equal(got, wantPaths) {
+		t.Fatalf("diffs %v, want %v", got, wantPaths)
+	}
+	live["spec"] = spec
+	if diffs := Compare(desired, live); diffs != nil {
+		t.Fatalf("the manifest's own spec differs: %v", diffs)
 	}
 }
