@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kjson "sigs.k8s.io/json"
 )
 
 // FuzzAdmissionReview sends arbitrary bodies through the whole server
@@ -18,28 +20,8 @@ import (
 func FuzzAdmissionReview(f *testing.F) {
 	fx := newFixture(f)
 	h := fx.s.Handler()
-	podKind := &metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
-	for _, req := range [][]byte{
-		reviewBody(f, reviewV1, newRequest(f, admissionv1.Create, live(f, "web"), nil)),
-		reviewBody(f, reviewV1beta1, newRequest(f, admissionv1.Update, setPath(live(f, "web"), int64(4), "spec", "replicas"), live(f, "web"))),
-		reviewBody(f, reviewV1, newRequest(f, admissionv1.Delete, nil, live(f, "config"))),
-		reviewBody(f, reviewV1, scaleRequest(f, 3, 2)),
-		reviewBody(f, reviewV1, newRequest(f, admissionv1.Update, live(f, "toolbox"), live(f, "toolbox"), subresource("ephemeralcontainers", podKind))),
-		reviewBody(f, reviewV1, newRequest(f, admissionv1.Create, childPod(f, "web-1"), nil)),
-		reviewBody(f, reviewV1, newRequest(f, admissionv1.Create, configMap("demo", "x", map[string]any{"a": "b"}), nil)),
-		reviewBody(f, reviewV1, newRequest(f, admissionv1.Update, setPath(live(f, "namespace"), "true", "metadata", "labels", ExemptLabel), live(f, "namespace"))),
-		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","kind":{"group":"apps","version":"v1","kind":"Deployment"},"namespace":"demo","name":"web","object":{"metadata":{"labels":null,"annotations":[1]},"spec":{"replicas":"2"}}}}`),
-		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"UPDATE","subResource":"scale","resource":{"group":"apps","resource":"deployments"},"namespace":"demo","name":"web","object":{"spec":null},"oldObject":[]}}`),
-		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"DELETE","kind":{"kind":"Pod"},"namespace":"demo","name":"p","oldObject":{"metadata":{"ownerReferences":[null,{"controller":"yes"}],"deletionTimestamp":{}}}}}`),
-		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"metadata":"x"}}}`),
-		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"a":1e999}}}`),
-		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":null}`),
-		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{}, "object":{"x":1}}}`),
-		[]byte(`{`),
-		[]byte(`null`),
-		[]byte(``),
-	} {
-		f.Add(req)
+	for _, body := range reviewSeeds(f) {
+		f.Add(body)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, path := range []string{ValidatePath, MutatePath} {
@@ -60,6 +42,77 @@ func FuzzAdmissionReview(f *testing.F) {
 		}
 		if n := counterValue(t, fx.s.metrics.panics); n != 0 {
 			t.Fatalf("%v panics recovered", n)
+		}
+	})
+}
+
+// reviewSeeds are AdmissionReview bodies for the fuzz tests of the decode
+// path: reviews as the API server sends them, and malformed ones.
+func reviewSeeds(tb testing.TB) [][]byte {
+	tb.Helper()
+	podKind := &metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
+	return [][]byte{
+		reviewBody(tb, reviewV1, newRequest(tb, admissionv1.Create, live(tb, "web"), nil)),
+		reviewBody(tb, reviewV1beta1, newRequest(tb, admissionv1.Update, setPath(live(tb, "web"), int64(4), "spec", "replicas"), live(tb, "web"))),
+		reviewBody(tb, reviewV1, newRequest(tb, admissionv1.Delete, nil, live(tb, "config"))),
+		reviewBody(tb, reviewV1, scaleRequest(tb, 3, 2)),
+		reviewBody(tb, reviewV1, newRequest(tb, admissionv1.Update, live(tb, "toolbox"), live(tb, "toolbox"), subresource("ephemeralcontainers", podKind))),
+		reviewBody(tb, reviewV1, newRequest(tb, admissionv1.Create, childPod(tb, "web-1"), nil)),
+		reviewBody(tb, reviewV1, newRequest(tb, admissionv1.Create, configMap("demo", "x", map[string]any{"a": "b"}), nil)),
+		reviewBody(tb, reviewV1, newRequest(tb, admissionv1.Update, setPath(live(tb, "namespace"), "true", "metadata", "labels", ExemptLabel), live(tb, "namespace"))),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","kind":{"group":"apps","version":"v1","kind":"Deployment"},"namespace":"demo","name":"web","object":{"metadata":{"labels":null,"annotations":[1]},"spec":{"replicas":"2"}}}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"UPDATE","subResource":"scale","resource":{"group":"apps","resource":"deployments"},"namespace":"demo","name":"web","object":{"spec":null},"oldObject":[]}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"DELETE","kind":{"kind":"Pod"},"namespace":"demo","name":"p","oldObject":{"metadata":{"ownerReferences":[null,{"controller":"yes"}],"deletionTimestamp":{}}}}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"metadata":"x"}}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"a":1e999}}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":null}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{}, "object":{"x":1}}}`),
+		[]byte(`{`),
+		[]byte(`null`),
+		[]byte(``),
+		// As the API server sends it, with every field.
+		[]byte(`{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002",` +
+			`"kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"},` +
+			`"requestKind":{"group":"apps","version":"v1beta1","kind":"Deployment"},"requestResource":{"group":"apps","version":"v1beta1","resource":"deployments"},` +
+			`"subResource":"","requestSubResource":"","name":"web","namespace":"demo","operation":"UPDATE",` +
+			`"userInfo":{"username":"admin","uid":"014fbff9a07c","groups":["system:authenticated","admins"],"extra":{"scopes":["a","b"],"empty":[],"scopes":["c"]}},` +
+			`"object":{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"demo","labels":{"app":"web"}},"spec":{"replicas":2,"x":1.5e0,"y":-0,"z":"\ud800\u00e9"}},` +
+			`"oldObject":{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"demo"},"spec":{"replicas":1}},` +
+			`"dryRun":false,"options":{"kind":"UpdateOptions","apiVersion":"meta.k8s.io/v1","fieldManager":"kubectl-client-side-apply"}}}`),
+		// Repeated fields that the general decoder merges or keeps.
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","kind":{"group":"apps"},"kind":{"kind":"Deployment"},"name":"a","name":"b"}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","userInfo":{"groups":["a","b"]},"userInfo":{"groups":[null]}}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"a":1},"object":null,"dryRun":true,"dryRun":null}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u"},"request":{"operation":"DELETE"}}`),
+		// Escaped and differently cased names, nulls, wrong types.
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","Request":{"uid":"x"},"request":{"ui\u0064":"u","UID":"v","operation":"DELETE","oldObject":{"metadata":{"name":"n"}},"object":null,"options":null,"dryRun":null}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":5,"operation":"CREATE"}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":null,"operation":"CREATE","userInfo":{"groups":[],"extra":{}}}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","userInfo":{"groups":[],"extra":{}},"object":{"metadata":{}}}}`),
+		[]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","options":[],"userInfo":null}}`),
+		[]byte(`{"apiVersion":null,"kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"metadata":{"name":"x"}}}} `),
+	}
+}
+
+// FuzzFastReviewAgrees checks fastReview against the general decoder it
+// stands in for: whatever body fastReview accepts, sigs.k8s.io/json
+// accepts too and reads as the same envelope (the objects' text
+// included).
+func FuzzFastReviewAgrees(f *testing.F) {
+	for _, body := range reviewSeeds(f) {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := fastReview(body)
+		if !ok {
+			return // left to the general decoder
+		}
+		var want reviewEnvelope
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(body, &want); err != nil {
+			t.Fatalf("fastReview accepted what sigs.k8s.io/json refuses (%v): %q", err, body)
+		}
+		if !reflect.DeepEqual(*fast, want) {
+			t.Fatalf("fastReview read\n%#v\nsigs.k8s.io/json read\n%#v\nfrom %q", fast.Request, want.Request, body)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -87,7 +88,7 @@ func (s *Server) readReview(w http.ResponseWriter, hr *http.Request) (*reviewEnv
 	if hr.ContentLength > s.maxBytes {
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes exceeds the limit of %d", hr.ContentLength, s.maxBytes)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, hr.Body, s.maxBytes))
+	body, err := readBody(http.MaxBytesReader(w, hr.Body, s.maxBytes), hr.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -102,17 +103,35 @@ func (s *Server) readReview(w http.ResponseWriter, hr *http.Request) (*reviewEnv
 	return env, http.StatusOK, nil
 }
 
+// readBody reads r to its end. The API server sends a Content-Length, so
+// the buffer is made once at the body's size (with room for the read that
+// finds the end), where io.ReadAll would grow it from 512 bytes, copying a
+// 20 KB review about ten times.
+func readBody(r io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength <= 0 {
+		return io.ReadAll(r)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, contentLength+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
 // decodeReview decodes an AdmissionReview body. Field names are matched
 // case-sensitively, as the API server does, so that a second "Request" or
 // "Object" cannot shadow the real one. On a decode error it still returns
-// what it could read of the envelope, for the UID.
+// what it could read of the envelope, for the UID. A review as the API
+// server sends it takes fastReview's one pass; anything else, malformed
+// bodies included, sigs.k8s.io/json's general decoder.
 func decodeReview(body []byte) (*reviewEnvelope, error) {
 	if len(body) == 0 {
 		return nil, errors.New("empty request body")
 	}
-	env := &reviewEnvelope{}
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(body, env); err != nil {
-		return partialEnvelope(body), fmt.Errorf("decode AdmissionReview: %w", err)
+	env, ok := fastReview(body)
+	if !ok {
+		env = &reviewEnvelope{}
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(body, env); err != nil {
+			return partialEnvelope(body), fmt.Errorf("decode AdmissionReview: %w", err)
+		}
 	}
 	switch {
 	case env.Kind != reviewKind || (env.APIVersion != reviewV1 && env.APIVersion != reviewV1beta1):

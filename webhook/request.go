@@ -13,6 +13,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"gitgate.dev/gitgate/provenance/index"
+	"gitgate.dev/gitgate/webhook/internal/jsonmap"
 )
 
 // review is an admission request with its objects decoded and the object it
@@ -32,6 +33,13 @@ var errBadRequest = errors.New("bad admission request")
 
 // parseReview decodes req's objects and resolves its key. Errors wrap
 // errBadRequest: the request itself is malformed.
+//
+// When the request names its object, the key comes first, and the object
+// is decoded like its manifest in Git, and the oldObject like the object
+// (jsonmap.DecodeLike): an object that conforms holds most of the
+// manifest's lists and maps unchanged, and an UPDATE changes little, so
+// most of both is shared instead of allocated, and conform.Compare skips
+// what is the manifest's own.
 func (s *Server) parseReview(req *admissionv1.AdmissionRequest, ix *index.Index) (*review, error) {
 	r := &review{req: req}
 	if req.UID == "" {
@@ -42,24 +50,47 @@ func (s *Server) parseReview(req *admissionv1.AdmissionRequest, ix *index.Index)
 	default:
 		return nil, fmt.Errorf("%w: unknown operation %q", errBadRequest, req.Operation)
 	}
+	r.key = s.requestKey(req, ix)
+	var manifest map[string]any
+	if r.key.Name != "" {
+		if e, ok := ix.Lookup(r.key); ok {
+			manifest = e.Object.Object
+		}
+	}
 	var err error
-	if r.object, err = decodeObject(req.Object); err != nil {
+	if r.object, err = decodeObjectLike(req.Object, manifest); err != nil {
 		return nil, fmt.Errorf("%w: object: %w", errBadRequest, err)
 	}
-	if r.old, err = decodeObject(req.OldObject); err != nil {
+	like := r.object
+	if like == nil {
+		like = manifest
+	}
+	if r.old, err = decodeObjectLike(req.OldObject, like); err != nil {
 		return nil, fmt.Errorf("%w: oldObject: %w", errBadRequest, err)
 	}
 	if (req.Operation == admissionv1.Create || req.Operation == admissionv1.Update) && r.object == nil {
 		return nil, fmt.Errorf("%w: %s without an object", errBadRequest, req.Operation)
 	}
-	r.key = s.resolveKey(r, ix)
+	if r.key.Name == "" {
+		r.key.Name = objectName(r)
+	}
 	return r, nil
 }
 
 // decodeObject decodes a request object the way the API server's own JSON
-// decoder does: field names are case-sensitive (so "Metadata" is not
-// metadata) and integers stay int64.
+// decoder (sigs.k8s.io/json) does: integers stay int64, and of duplicate
+// keys the last wins. jsonmap gives the same values as that decoder, in a
+// fraction of the time.
 func decodeObject(raw runtime.RawExtension) (map[string]any, error) {
+	return decodeObjectLike(raw, nil)
+}
+
+// decodeObjectLike is decodeObject for an object that resembles other
+// (Git's manifest of it, or for an oldObject the object): the parts equal
+// to other's are other's, shared rather than decoded again. Neither is
+// modified afterwards: the webhook only reads request objects, and the
+// Index's manifests are read-only for everyone.
+func decodeObjectLike(raw runtime.RawExtension, other map[string]any) (map[string]any, error) {
 	data := raw.Raw
 	if len(data) == 0 && raw.Object != nil {
 		var err error
@@ -70,9 +101,13 @@ func decodeObject(raw runtime.RawExtension) (map[string]any, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
-	var v any
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, &v); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
+	var like any
+	if other != nil {
+		like = other
+	}
+	v, err := jsonmap.DecodeLike(data, like)
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", decodeError(data, err))
 	}
 	switch x := v.(type) {
 	case nil:
@@ -84,16 +119,29 @@ func decodeObject(raw runtime.RawExtension) (map[string]any, error) {
 	}
 }
 
+// decodeError is the error sigs.k8s.io/json reports for data, which
+// jsonmap refused with err: the answer to a malformed object reads as it
+// did before jsonmap (and as the API server's would). Both decoders
+// refuse the same texts (FuzzAgreesWithKJSON), and errors are rare, so
+// decoding twice costs nothing that matters.
+func decodeError(data []byte, err error) error {
+	var v any
+	if kerr := kjson.UnmarshalCaseSensitivePreserveInts(data, &v); kerr != nil {
+		return kerr
+	}
+	return err
+}
+
 var namespaceGK = schema.GroupKind{Kind: "Namespace"}
 
-// resolveKey names the object a request is about. The group and kind come
-// from request.kind, which with matchPolicy Equivalent is already the
-// version the configuration registered, and the version is dropped (the
-// Index is keyed by group and kind). For a subresource request, kind is the
-// subresource's (Scale for deployments/scale), so the parent's kind comes
-// from request.resource.
-func (s *Server) resolveKey(r *review, ix *index.Index) index.Key {
-	req := r.req
+// requestKey names the object a request is about, as far as the request
+// itself tells: the name is "" where only the object holds it (see
+// objectName). The group and kind come from request.kind, which with
+// matchPolicy Equivalent is already the version the configuration
+// registered, and the version is dropped (the Index is keyed by group and
+// kind). For a subresource request, kind is the subresource's (Scale for
+// deployments/scale), so the parent's kind comes from request.resource.
+func (s *Server) requestKey(req *admissionv1.AdmissionRequest, ix *index.Index) index.Key {
 	gk := schema.GroupKind{Group: req.Kind.Group, Kind: req.Kind.Kind}
 	if req.SubResource != "" {
 		gk = s.parentKind(req, ix)
@@ -104,17 +152,18 @@ func (s *Server) resolveKey(r *review, ix *index.Index) index.Key {
 		// request.namespace as well.
 		k.Namespace = ""
 	}
-	if k.Name == "" {
-		// A CREATE with generateName has no name before the API server
-		// picks one (the mutating phase), and a deletecollection sends one
-		// DELETE per object with the collection's empty name: the stored
-		// object names it.
-		k.Name = nestedString(r.object, "metadata", "name")
-		if k.Name == "" {
-			k.Name = nestedString(r.old, "metadata", "name")
-		}
-	}
 	return k
+}
+
+// objectName is the name of a request's object when the request has none:
+// a CREATE with generateName has no name before the API server picks one
+// (the mutating phase), and a deletecollection sends one DELETE per object
+// with the collection's empty name: the stored object names it.
+func objectName(r *review) string {
+	if name := nestedString(r.object, "metadata", "name"); name != "" {
+		return name
+	}
+	return nestedString(r.old, "metadata", "name")
 }
 
 // parentKind returns the kind of a subresource request's parent.

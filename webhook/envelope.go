@@ -1,0 +1,273 @@
+package webhook
+
+import (
+	"errors"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"gitgate.dev/gitgate/webhook/internal/jsonmap"
+)
+
+// errGeneral stops the one-pass decode on anything it leaves to the
+// general decoder: a malformed body, a value of an unexpected type, a
+// repeated field whose value sigs.k8s.io/json would merge.
+var errGeneral = errors.New("left to the general decoder")
+
+// fastReview decodes an AdmissionReview in one pass over the body, where
+// the general decoder scans it, then decodes it with reflection, scanning
+// each object once more to copy its text. It handles the reviews the API
+// server sends and gives up (ok false) on anything else, which
+// decodeReview then leaves to sigs.k8s.io/json: the result, when there is
+// one, is the same as that decoder's (FuzzFastReviewAgrees), and errors
+// and their messages come from that decoder alone. The objects' text is
+// validated here and decoded by parseReview, which knows what to decode
+// them like.
+func fastReview(body []byte) (env *reviewEnvelope, ok bool) {
+	d := jsonmap.NewDecoder(body)
+	env = &reviewEnvelope{}
+	err := d.Object(func(key string) error {
+		switch key {
+		case "apiVersion":
+			return readString(d, &env.APIVersion)
+		case "kind":
+			return readString(d, &env.Kind)
+		case "request":
+			if env.Request != nil || d.Peek() != jsonmap.Object {
+				return errGeneral
+			}
+			env.Request = &admissionv1.AdmissionRequest{}
+			return fastRequest(d, env.Request)
+		}
+		_, err := d.Skip()
+		return err
+	})
+	if err != nil || d.Finish() != nil {
+		return nil, false
+	}
+	return env, true
+}
+
+// requestField names the fields of an AdmissionRequest that hold more
+// than a string: the general decoder merges a repeated one into the first
+// (or keeps the first, for a null), so fastRequest takes each only once.
+type requestField uint16
+
+const (
+	fieldKind requestField = 1 << iota
+	fieldResource
+	fieldRequestKind
+	fieldRequestResource
+	fieldUserInfo
+	fieldObject
+	fieldOldObject
+	fieldOptions
+	fieldDryRun
+)
+
+func fastRequest(d *jsonmap.Decoder, req *admissionv1.AdmissionRequest) error {
+	var seen requestField
+	once := func(f requestField) bool {
+		first := seen&f == 0
+		seen |= f
+		return first
+	}
+	return d.Object(func(key string) error {
+		switch key {
+		case "uid":
+			return readString(d, (*string)(&req.UID))
+		case "subResource":
+			return readString(d, &req.SubResource)
+		case "requestSubResource":
+			return readString(d, &req.RequestSubResource)
+		case "name":
+			return readString(d, &req.Name)
+		case "namespace":
+			return readString(d, &req.Namespace)
+		case "operation":
+			return readString(d, (*string)(&req.Operation))
+		case "kind":
+			return onlyOnce(once(fieldKind), func() error { return readGVK(d, &req.Kind) })
+		case "resource":
+			return onlyOnce(once(fieldResource), func() error { return readGVR(d, &req.Resource) })
+		case "requestKind":
+			return onlyOnce(once(fieldRequestKind), func() error {
+				req.RequestKind = &metav1.GroupVersionKind{}
+				return readGVK(d, req.RequestKind)
+			})
+		case "requestResource":
+			return onlyOnce(once(fieldRequestResource), func() error {
+				req.RequestResource = &metav1.GroupVersionResource{}
+				return readGVR(d, req.RequestResource)
+			})
+		case "userInfo":
+			return onlyOnce(once(fieldUserInfo), func() error { return readUserInfo(d, &req.UserInfo) })
+		case "object":
+			return onlyOnce(once(fieldObject), func() error { return readRaw(d, &req.Object.Raw) })
+		case "oldObject":
+			return onlyOnce(once(fieldOldObject), func() error { return readRaw(d, &req.OldObject.Raw) })
+		case "options":
+			return onlyOnce(once(fieldOptions), func() error { return readRaw(d, &req.Options.Raw) })
+		case "dryRun":
+			return onlyOnce(once(fieldDryRun), func() error { return readDryRun(d, &req.DryRun) })
+		}
+		_, err := d.Skip()
+		return err
+	})
+}
+
+func onlyOnce(first bool, decode func() error) error {
+	if !first {
+		return errGeneral
+	}
+	return decode()
+}
+
+// readString reads a string field; a repeated one overwrites, as in the
+// general decoder. Anything but a string (null, which that decoder
+// skips, or a type error) is left to it.
+func readString(d *jsonmap.Decoder, dst *string) error {
+	if d.Peek() != jsonmap.String {
+		return errGeneral
+	}
+	s, err := d.String()
+	*dst = s
+	return err
+}
+
+// readStrings reads a list of strings into a non-nil slice, as the
+// general decoder does.
+func readStrings(d *jsonmap.Decoder) ([]string, error) {
+	if d.Peek() != jsonmap.Array {
+		return nil, errGeneral
+	}
+	list := []string{}
+	err := d.Array(func() error {
+		var s string
+		err := readString(d, &s)
+		list = append(list, s)
+		return err
+	})
+	return list, err
+}
+
+func readGVK(d *jsonmap.Decoder, k *metav1.GroupVersionKind) error {
+	return readStringFields(d, func(key string) *string {
+		switch key {
+		case "group":
+			return &k.Group
+		case "version":
+			return &k.Version
+		case "kind":
+			return &k.Kind
+		}
+		return nil
+	})
+}
+
+func readGVR(d *jsonmap.Decoder, r *metav1.GroupVersionResource) error {
+	return readStringFields(d, func(key string) *string {
+		switch key {
+		case "group":
+			return &r.Group
+		case "version":
+			return &r.Version
+		case "resource":
+			return &r.Resource
+		}
+		return nil
+	})
+}
+
+// readStringFields reads an object of string fields, which field names;
+// other members are skipped.
+func readStringFields(d *jsonmap.Decoder, field func(key string) *string) error {
+	if d.Peek() != jsonmap.Object {
+		return errGeneral
+	}
+	return d.Object(func(key string) error {
+		if p := field(key); p != nil {
+			return readString(d, p)
+		}
+		_, err := d.Skip()
+		return err
+	})
+}
+
+func readUserInfo(d *jsonmap.Decoder, u *authenticationv1.UserInfo) error {
+	if d.Peek() != jsonmap.Object {
+		return errGeneral
+	}
+	var sawGroups, sawExtra bool
+	return d.Object(func(key string) error {
+		var err error
+		switch key {
+		case "username":
+			return readString(d, &u.Username)
+		case "uid":
+			return readString(d, &u.UID)
+		case "groups":
+			if sawGroups {
+				return errGeneral
+			}
+			sawGroups = true
+			u.Groups, err = readStrings(d)
+		case "extra":
+			if sawExtra {
+				return errGeneral
+			}
+			sawExtra = true
+			u.Extra, err = readExtra(d)
+		default:
+			_, err = d.Skip()
+		}
+		return err
+	})
+}
+
+// readExtra reads userInfo.extra. Of repeated keys the last wins, as in the
+// general decoder, which makes a fresh list for each.
+func readExtra(d *jsonmap.Decoder) (map[string]authenticationv1.ExtraValue, error) {
+	if d.Peek() != jsonmap.Object {
+		return nil, errGeneral
+	}
+	m := map[string]authenticationv1.ExtraValue{}
+	err := d.Object(func(key string) error {
+		list, err := readStrings(d)
+		m[key] = list
+		return err
+	})
+	return m, err
+}
+
+// readRaw reads object, oldObject or options: the text, as the general
+// decoder keeps it in the RawExtension. null leaves it empty, as
+// RawExtension's decoding does; a value that is not an object is left to
+// the general decoder (and then refused by parseReview).
+func readRaw(d *jsonmap.Decoder, raw *[]byte) error {
+	switch d.Peek() {
+	case jsonmap.Null:
+		_, err := d.Skip()
+		return err
+	case jsonmap.Object:
+		text, err := d.Skip()
+		*raw = text
+		return err
+	}
+	return errGeneral
+}
+
+func readDryRun(d *jsonmap.Decoder, dst **bool) error {
+	switch d.Peek() {
+	case jsonmap.Null:
+		_, err := d.Skip()
+		return err
+	case jsonmap.Bool:
+		v, err := d.Value()
+		b, _ := v.(bool)
+		*dst = &b
+		return err
+	}
+	return errGeneral
+}
