@@ -101,7 +101,7 @@ func libraryEngine(tb testing.TB) *policy.Engine {
 			return
 		}
 		libraryShared, libraryErr = policy.Compile(tb.Context(), policy.Source{Modules: mods},
-			policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces())
+			policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces(), policy.WithMessagesOnly())
 	})
 	if libraryErr != nil {
 		tb.Fatal(libraryErr)

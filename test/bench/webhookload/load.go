@@ -163,7 +163,7 @@ func startServer(ctx context.Context, cfg config) (string, *x509.CertPool, <-cha
 		if err != nil {
 			return "", nil, nil, fmt.Errorf("read policy library: %w", err)
 		}
-		engine, err := policy.Compile(ctx, policy.Source{Modules: mods}, policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces())
+		engine, err := policy.Compile(ctx, policy.Source{Modules: mods}, policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces(), policy.WithMessagesOnly())
 		if err != nil {
 			return "", nil, nil, fmt.Errorf("compile policy library: %w", err)
 		}
