@@ -3,6 +3,7 @@ package jsonmap
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -403,14 +404,15 @@ func plainPrefix(data []byte, i int) int {
 	for i+8 <= len(data) {
 		w := binary.LittleEndian.Uint64(data[i:])
 		quote, backslash := w^(ones*'"'), w^(ones*'\\')
-		// (x - ones*n) &^ x & highs is not zero exactly when a byte of x
-		// is below n (the classic test for a zero byte, with n = 1); w's
-		// own high bits are its bytes at or above 0x80.
+		// (x - ones*n) &^ x & highs marks the bytes of x below n (the
+		// classic test for a zero byte, with n = 1): the lowest mark is
+		// exact, marks above it may be borrows. w's own high bits are
+		// its bytes at or above 0x80.
 		control := (w - ones*0x20) &^ w
 		quotes := (quote - ones) &^ quote
 		backslashes := (backslash - ones) &^ backslash
-		if (control|quotes|backslashes|w)&highs != 0 {
-			break
+		if marks := (control | quotes | backslashes | w) & highs; marks != 0 {
+			return i + bits.TrailingZeros64(marks)/8
 		}
 		i += 8
 	}

@@ -3,6 +3,7 @@ package jsonmap
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -195,6 +196,26 @@ func TestPlainPrefix(t *testing.T) {
 			if got := plainPrefix(data, 0); got != want {
 				t.Fatalf("byte %#x at %d: %d, want %d", c, at, got, want)
 			}
+		}
+	}
+	// Several marks in a word, where borrows set marks above the first.
+	alphabet := []byte{'a', ' ', 0x1f, 0x00, 0x01, '"', '\\', 0x7f, 0x80, 0xff, 0x21, 0x5b, 0x5d}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		data := make([]byte, r.IntN(40))
+		for i := range data {
+			data[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		start := 0
+		if len(data) > 0 {
+			start = r.IntN(len(data))
+		}
+		want := start
+		for want < len(data) && plain[data[want]] {
+			want++
+		}
+		if got := plainPrefix(data, start); got != want {
+			t.Fatalf("%q from %d: %d, want %d", data, start, got, want)
 		}
 	}
 }

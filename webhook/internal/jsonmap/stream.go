@@ -80,9 +80,9 @@ func (d *Decoder) Skip() ([]byte, error) {
 func (d *Decoder) skip() error {
 	switch d.Peek() {
 	case Object:
-		return d.Object(func(string) error { return d.skip() })
+		return d.skipContainer('}')
 	case Array:
-		return d.Array(d.skip)
+		return d.skipContainer(']')
 	case String:
 		return d.skipString()
 	case Number:
@@ -97,6 +97,47 @@ func (d *Decoder) skip() error {
 		_, err := d.Value()
 		return err
 	}
+}
+
+// skipContainer skips an object or array: Object and Array would make a
+// string of every key.
+func (d *Decoder) skipContainer(closing byte) error {
+	if err := d.enter(); err != nil {
+		return err
+	}
+	if d.empty(closing) {
+		return nil
+	}
+	for {
+		if closing == '}' {
+			if err := d.skipKey(); err != nil {
+				return err
+			}
+		}
+		if err := d.skip(); err != nil {
+			return err
+		}
+		if done, err := d.next(closing); err != nil || done {
+			return err
+		}
+	}
+}
+
+// skipKey skips a member's key and the colon after it.
+func (d *Decoder) skipKey() error {
+	d.skipSpace()
+	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		return d.errorf("looking for beginning of object key string")
+	}
+	if err := d.skipString(); err != nil {
+		return err
+	}
+	d.skipSpace()
+	if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+		return d.errorf("after object key")
+	}
+	d.pos++
+	return nil
 }
 
 // Object reads the next value, which must be an object, calling member
@@ -151,9 +192,10 @@ func (d *Decoder) Array(elem func() error) error {
 
 // skipString validates the string at d.pos without unquoting it.
 func (d *Decoder) skipString() error {
-	i := d.pos + 1
-	for i < len(d.data) && plain[d.data[i]] {
-		i++
+	i := plainPrefix(d.data, d.pos+1)
+	if i < len(d.data) && d.data[i] == '"' {
+		d.pos = i + 1
+		return nil
 	}
 	end, _, err := d.scanString(i)
 	if err != nil {
