@@ -42,12 +42,12 @@ const apiserverWebhookMetric = "apiserver_admission_webhook_admission_duration_s
 //	test/bench/webhook-apiserver.sh (or: go test ./test/e2e -run '^$' -bench WebhookThroughAPIServer -benchtime 2000x)
 func BenchmarkWebhookThroughAPIServer(b *testing.B) {
 	s := newWebhookSuite(b, e2eRepo(b), certs.Options{})
-	s.server.SetPolicy(libraryEngine(b))
 	s.register(b)
 	s.waitCalled(b, "a Namespace create", s.probeNamespace(b), func(c admissionCall) bool {
 		return c.Resource.Resource == "namespaces" && c.Name == "gg-probe"
 	})
 	s.mustKubectl(b, "apply", "-f", filepath.Join(s.repo, "apps", "namespace.yaml"), "-f", filepath.Join(s.repo, "apps", "config.yaml"))
+	s.server.SetPolicy(libraryEngine(b))
 	cms := s.client.CoreV1().ConfigMaps(gitNamespace)
 	ctx := b.Context()
 
@@ -265,14 +265,19 @@ func labelMap(m *dto.Metric) map[string]string {
 }
 
 // libraryEngine compiles the whole policy library as the reconciler does
-// for the webhook.
+// for the webhook. The test repository's objects carry no
+// app.kubernetes.io/name label, so required_labels is told to check
+// Deployments only (it still runs on every request).
 func libraryEngine(tb testing.TB) *policy.Engine {
 	tb.Helper()
 	mods, err := policy.ReadModulesFS(policies.FS())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e, err := policy.Compile(tb.Context(), policy.Source{Modules: mods},
+	data := map[string]any{"gitgate": map[string]any{"parameters": map[string]any{
+		"metadata": map[string]any{"required_labels": map[string]any{"kinds": []any{"Deployment"}}},
+	}}}
+	e, err := policy.Compile(tb.Context(), policy.Source{Modules: mods, Data: data},
 		policy.WithProfile(policy.ProfileAdmission), policy.WithAllNamespaces(), policy.WithMessagesOnly())
 	if err != nil {
 		tb.Fatal(err)
