@@ -329,9 +329,9 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 			}
 			f[in.c] = ast.NewTerm(ast.NewObject(items...))
 		case opMakeObject:
-			f[in.c] = &ast.Term{Value: emptyObject}
+			f[in.c] = emptyObjectTerm
 		case opMakeSet:
-			f[in.c] = &ast.Term{Value: emptySet}
+			f[in.c] = emptySetTerm
 		case opEqual:
 			if !equal(s.read(f, in.a), s.read(f, in.b)) {
 				return 0, nil
@@ -366,9 +366,9 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 			t := f[in.c]
 			t.Value = t.Value.(*ast.Array).Append(s.read(f, in.a))
 		case opObjectInsert:
-			objectOf(f[in.c]).Insert(s.read(f, in.a), s.read(f, in.b))
+			s.objectAt(f, in.c).Insert(s.read(f, in.a), s.read(f, in.b))
 		case opObjectInsertOnce:
-			obj := objectOf(f[in.c])
+			obj := s.objectAt(f, in.c)
 			k, v := s.read(f, in.a), s.read(f, in.b)
 			if old := obj.Get(k); old != nil {
 				if ast.Compare(old.Value, v.Value) != 0 {
@@ -380,11 +380,7 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 		case opObjectMerge:
 			f[in.c] = merge(f[in.a], f[in.b])
 		case opSetAdd:
-			t := f[in.c]
-			if t.Value == emptySet {
-				t.Value = ast.NewSet()
-			}
-			t.Value.(ast.Set).Add(s.read(f, in.a))
+			s.setAt(f, in.c).Add(s.read(f, in.a))
 		case opResultSetAdd:
 			s.results = append(s.results, f[in.a])
 		default:
@@ -394,27 +390,36 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 	return -1, nil
 }
 
-// conflict returns a copy of in's conflict error, which the caller may
-// change.
-// emptySet and emptyObject are what MakeSet and MakeObject start a value
-// with: most sets a policy makes (its deny and warn rules) stay empty, so
-// the set is only allocated at its first SetAdd. Nothing but SetAdd and
-// ObjectInsert(Once) changes a value in place, and they replace these
-// first.
+// emptySetTerm and emptyObjectTerm are what MakeSet and MakeObject put in
+// their target: most sets and objects a policy makes (its deny and warn
+// rules, above all) stay empty, so one is only allocated at its first
+// insert, which puts it in the target's slot. The planner fills a set or an
+// object through the slot that made it before it hands the value on (OPA's
+// evaluation cases run on the VM in go test ./policy/vm/), so no other slot
+// holds the shared empty one when it is replaced. Nothing changes them.
 var (
-	emptySet    = ast.NewSet()
-	emptyObject = ast.NewObject()
+	emptySetTerm    = ast.NewTerm(ast.NewSet())
+	emptyObjectTerm = ast.NewTerm(ast.NewObject())
 )
 
-// objectOf returns t's object for an insert, first replacing the shared
-// empty object by one of t's own.
-func objectOf(t *ast.Term) ast.Object {
-	if t.Value == emptyObject {
-		t.Value = ast.NewObject()
+// setAt returns the set in slot c for an insert.
+func (s *state) setAt(f []*ast.Term, c int32) ast.Set {
+	if f[c] == emptySetTerm {
+		f[c] = ast.NewTerm(ast.NewSet())
 	}
-	return t.Value.(ast.Object)
+	return f[c].Value.(ast.Set)
 }
 
+// objectAt returns the object in slot c for an insert.
+func (s *state) objectAt(f []*ast.Term, c int32) ast.Object {
+	if f[c] == emptyObjectTerm {
+		f[c] = ast.NewTerm(ast.NewObject())
+	}
+	return f[c].Value.(ast.Object)
+}
+
+// conflict returns a copy of in's conflict error, which the caller may
+// change.
 func conflict(in *instr) error {
 	e := *in.conflict
 	return &e
