@@ -584,7 +584,9 @@ func (s *state) callBuiltin(f []*ast.Term, in *instr) (*ast.Term, error) {
 	}
 	s.args = args
 	if b.native != nil {
-		return b.native(args), nil
+		if v, ok := b.native(args); ok {
+			return v, nil
+		}
 	}
 	s.out, s.nout = nil, 0
 	s.bctx.Location = b.astLoc

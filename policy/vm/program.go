@@ -107,7 +107,7 @@ type instr struct {
 
 type builtinCall struct {
 	name   string
-	native func([]*ast.Term) *ast.Term // natives[name], when there is one
+	native native // natives[name], when there is one
 	fn     topdown.BuiltinFunc
 	decl   *ast.Builtin
 	void   bool
