@@ -68,10 +68,15 @@ func libraryEngine(tb testing.TB, opts ...policy.Option) *policy.Engine {
 	return e
 }
 
-func admissionInput(tb testing.TB) map[string]any {
+func admissionInput(tb testing.TB) map[string]any { return reviewInput(tb, admissionPod) }
+
+func conformingInput(tb testing.TB) map[string]any { return reviewInput(tb, conformingPod) }
+
+// reviewInput is the Rego input of an AdmissionReview request in JSON.
+func reviewInput(tb testing.TB, request string) map[string]any {
 	tb.Helper()
 	var req any
-	if err := json.Unmarshal([]byte(admissionPod), &req); err != nil {
+	if err := json.Unmarshal([]byte(request), &req); err != nil {
 		tb.Fatal(err)
 	}
 	return map[string]any{"request": req}
@@ -207,15 +212,6 @@ const conformingPod = `{
     }
   }
 }`
-
-func conformingInput(tb testing.TB) map[string]any {
-	tb.Helper()
-	var req any
-	if err := json.Unmarshal([]byte(conformingPod), &req); err != nil {
-		tb.Fatal(err)
-	}
-	return map[string]any{"request": req}
-}
 
 // TestConformingPodPasses keeps the benchmark's conforming Pod honest: no
 // failures and no warnings from the library.

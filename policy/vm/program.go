@@ -167,12 +167,9 @@ func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, er
 			if len(fn.params) >= 2 {
 				c.base[fn.params[1]] = true
 			}
-			for _, b := range f.Blocks {
-				nb, err := c.block(b)
-				if err != nil {
-					return nil, fmt.Errorf("function %s: %w", f.Name, err)
-				}
-				fn.blocks = append(fn.blocks, nb)
+			var err error
+			if fn.blocks, err = c.blocks(f.Blocks); err != nil {
+				return nil, fmt.Errorf("function %s: %w", f.Name, err)
 			}
 			fn.nlocals = int(c.max) + 1
 		}
@@ -187,12 +184,9 @@ func Compile(policy *ir.Policy, extra map[string]*topdown.Builtin) (*Program, er
 			c.max = int32(ir.Data)
 			clear(c.base)
 			c.base[int32(ir.Data)] = true
-			for _, b := range pl.Blocks {
-				nb, err := c.block(b)
-				if err != nil {
-					return nil, fmt.Errorf("plan %s: %w", pl.Name, err)
-				}
-				fn.blocks = append(fn.blocks, nb)
+			var err error
+			if fn.blocks, err = c.blocks(pl.Blocks); err != nil {
+				return nil, fmt.Errorf("plan %s: %w", pl.Name, err)
 			}
 			fn.nlocals = int(c.max) + 1
 			c.p.plans = append(c.p.plans, fn)
