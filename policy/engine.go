@@ -123,7 +123,7 @@ type Engine struct {
 	compiler   *ast.Compiler
 	namespaces []*namespace
 	query      rego.PreparedEvalQuery
-	program    *vm.Program // the query on the VM; nil: topdown evaluates it
+	program    *vm.Program // the query on the VM; nil: topdown evaluates query
 	data       *ast.Term   // the data document, for the VM
 	hasRules   bool
 	all        []string
@@ -446,44 +446,46 @@ func (e *Engine) prepare(ctx context.Context, data map[string]any, caps *ast.Cap
 	if e.opts.strict {
 		opts = append(opts, rego.Strict(true))
 	}
+	if !e.opts.topdown {
+		if ok, err := e.prepareVM(ctx, store, opts); ok || err != nil {
+			return err
+		}
+	}
 	pq, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
 		return fmt.Errorf("prepare policy query: %w", err)
 	}
 	e.query = pq
-	if e.opts.topdown {
-		return nil
-	}
-	return e.prepareVM(ctx, store, opts)
+	return nil
 }
 
-// prepareVM plans the same query for the VM (policy/vm), which evaluates
-// it several times faster than topdown. A query the planner or the VM
-// cannot take (ErrUnsupported) stays on topdown.
-func (e *Engine) prepareVM(ctx context.Context, store storage.Store, opts []func(*rego.Rego)) error {
-	// Planning switches the shared compiler to the IR evaluation mode; the
-	// topdown query prepared above keeps working, and the mode is put back
-	// for whoever compiles against this compiler next.
+// prepareVM plans the query for the VM (policy/vm), which evaluates it
+// several times faster than topdown. false: the planner or the VM cannot
+// take the query (ErrUnsupported, which also covers a query that does not
+// compile), and topdown is prepared instead, giving its own errors.
+func (e *Engine) prepareVM(ctx context.Context, store storage.Store, opts []func(*rego.Rego)) (bool, error) {
+	// Planning switches the shared compiler to the IR evaluation mode; it
+	// is put back for topdown and whoever compiles against it next.
 	defer e.compiler.WithEvalMode(ast.EvalModeTopdown)
 	prog, err := vm.Prepare(ctx, opts...)
 	if errors.Is(err, vm.ErrUnsupported) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("prepare policy query for the VM: %w", err)
+		return false, fmt.Errorf("prepare policy query for the VM: %w", err)
 	}
 	data, err := storage.ReadOne(ctx, store, storage.RootPath)
 	if err != nil {
-		return fmt.Errorf("read policy data: %w", err)
+		return false, fmt.Errorf("read policy data: %w", err)
 	}
 	v, ok := data.(ast.Value)
 	if !ok {
 		if v, err = ast.InterfaceToValue(data); err != nil {
-			return fmt.Errorf("read policy data: %w", err)
+			return false, fmt.Errorf("read policy data: %w", err)
 		}
 	}
 	e.program, e.data = prog, ast.NewTerm(v)
-	return nil
+	return true, nil
 }
 
 // resultVar is the query's one variable: the list of rule values.

@@ -26,10 +26,14 @@ func (e *SyntaxError) Error() string {
 }
 
 // Decode decodes data, one JSON value with optional whitespace around it.
-func Decode(data []byte) (any, error) {
+func Decode(data []byte) (any, error) { return decode(data, (*Decoder).Value) }
+
+// decode runs value on a pooled Decoder over data and checks that nothing
+// but whitespace follows.
+func decode(data []byte, value func(*Decoder) (any, error)) (any, error) {
 	d := decoders.Get().(*Decoder)
 	d.reset(data)
-	v, err := d.Value()
+	v, err := value(d)
 	if err == nil {
 		err = d.Finish()
 	}

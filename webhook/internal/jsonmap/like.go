@@ -20,17 +20,7 @@ import (
 // sharing differs, so neither the result nor prev may be modified
 // afterwards.
 func DecodeLike(data []byte, prev any) (any, error) {
-	d := decoders.Get().(*Decoder)
-	d.reset(data)
-	v, err := d.ValueLike(prev)
-	if err == nil {
-		err = d.Finish()
-	}
-	d.release()
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
+	return decode(data, func(d *Decoder) (any, error) { return d.ValueLike(prev) })
 }
 
 // ValueLike decodes the next value as DecodeLike does.
