@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"gitgate.dev/gitgate/internal/profile"
 	"gitgate.dev/gitgate/policies"
 	"gitgate.dev/gitgate/policy"
 	"gitgate.dev/gitgate/webhook"
@@ -121,7 +121,7 @@ func benchmark(ctx context.Context, cfg config) (*report, error) {
 	}
 	stopProfile := func() {}
 	if cfg.cpuProfile != "" {
-		if stopProfile, err = startProfile(cfg.cpuProfile); err != nil {
+		if stopProfile, err = profile.StartCPU(cfg.cpuProfile); err != nil {
 			return nil, err
 		}
 	}
@@ -363,21 +363,6 @@ func loadAverage() string {
 		return ""
 	}
 	return strings.Join(f[:3], " ")
-}
-
-func startProfile(name string) (func(), error) {
-	f, err := os.Create(name)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		_ = f.Close() // a truncated profile is the only loss
-	}, nil
 }
 
 // report is the benchmark's outcome.

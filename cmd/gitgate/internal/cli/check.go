@@ -13,12 +13,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"runtime/pprof"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"gitgate.dev/gitgate/internal/profile"
 	"gitgate.dev/gitgate/policy"
 	"gitgate.dev/gitgate/policy/report"
 )
@@ -115,7 +115,7 @@ func runCheck(ctx context.Context, s Streams, o *checkOptions, args []string) er
 		defer tuneGC(ctx)()
 	}
 	if o.cpuProfile != "" {
-		stop, err := startCPUProfile(o.cpuProfile)
+		stop, err := profile.StartCPU(o.cpuProfile)
 		if err != nil {
 			return usageError(err)
 		}
@@ -323,23 +323,6 @@ func loadAll(ctx context.Context, n int, load func(context.Context, int) (policy
 		}
 	}
 	return inputs, nil
-}
-
-// startCPUProfile profiles the run for `go tool pprof`; the returned
-// function stops it and closes the file.
-func startCPUProfile(name string) (func(), error) {
-	f, err := os.Create(name)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		_ = f.Close() // a truncated profile is the only loss
-	}, nil
 }
 
 // check's garbage collection, when GOGC and GOMEMLIMIT are not set. Its live
