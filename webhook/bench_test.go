@@ -3,7 +3,6 @@ package webhook
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,81 +16,15 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"gitgate.dev/gitgate/internal/benchobj"
 	"gitgate.dev/gitgate/provenance/index"
 )
 
-// bigDeployment is a Git manifest of a Deployment with three containers,
-// environment, mounts, probes and resources: with the server's defaults,
-// managedFields and status it is about 10 KB of JSON, a large but ordinary
-// object.
-func bigDeployment() map[string]any {
-	labels := map[string]any{"app.kubernetes.io/name": "big", "app.kubernetes.io/part-of": "shop", "app.kubernetes.io/version": "3.2.1"}
-	containers := []any{}
-	for i, name := range []string{"api", "worker", "proxy"} {
-		env := []any{}
-		for j := range 30 {
-			env = append(env, map[string]any{"name": fmt.Sprintf("SETTING_%s_%02d", name, j), "value": fmt.Sprintf("value-%d-%d", i, j)})
-		}
-		env = append(env, map[string]any{"name": "POD_NAME", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}})
-		containers = append(containers, map[string]any{
-			"name":  name,
-			"image": fmt.Sprintf("registry.example.com/shop/%s:3.2.1", name),
-			"args":  []any{"--port", fmt.Sprint(8080 + i), "--log-format", "json"},
-			"ports": []any{map[string]any{"name": "http", "containerPort": int64(8080 + i)}, map[string]any{"name": "metrics", "containerPort": int64(9090 + i)}},
-			"env":   env,
-			"resources": map[string]any{
-				"requests": map[string]any{"cpu": "250m", "memory": "256Mi"},
-				"limits":   map[string]any{"memory": "512Mi"},
-			},
-			"volumeMounts":   []any{map[string]any{"name": "config", "mountPath": "/etc/shop"}, map[string]any{"name": "tmp", "mountPath": "/tmp"}},
-			"livenessProbe":  map[string]any{"httpGet": map[string]any{"path": "/healthz", "port": int64(8080 + i)}, "initialDelaySeconds": int64(5)},
-			"readinessProbe": map[string]any{"httpGet": map[string]any{"path": "/ready", "port": int64(8080 + i)}},
-			"securityContext": map[string]any{
-				"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
-				"capabilities": map[string]any{"drop": []any{"ALL"}},
-			},
-		})
-	}
-	return map[string]any{
-		"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata": map[string]any{"name": "big", "namespace": "demo", "labels": labels},
-		"spec": map[string]any{
-			"replicas": int64(3),
-			"selector": map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "big"}},
-			"template": map[string]any{
-				"metadata": map[string]any{"labels": labels, "annotations": map[string]any{"prometheus.io/scrape": "true"}},
-				"spec": map[string]any{
-					"serviceAccountName": "shop",
-					"securityContext":    map[string]any{"runAsNonRoot": true, "runAsUser": int64(10001), "seccompProfile": map[string]any{"type": "RuntimeDefault"}},
-					"containers":         containers,
-					"volumes":            []any{map[string]any{"name": "config", "configMap": map[string]any{"name": "shop"}}, map[string]any{"name": "tmp", "emptyDir": map[string]any{}}},
-				},
-			},
-		},
-	}
-}
-
-// liveBig is bigDeployment as the API server stores it.
-func liveBig(tb testing.TB) map[string]any {
-	obj := roundTrip(tb, bigDeployment())
-	md := obj["metadata"].(map[string]any)
-	md["uid"], md["resourceVersion"], md["generation"] = "0b7d6c5e-4f3a-4b2c-9d1e-0f9a8b7c6d5e", "981273", int64(7)
-	md["creationTimestamp"] = "2025-01-02T03:04:05Z"
-	md["annotations"] = map[string]any{"deployment.kubernetes.io/revision": "7"}
-	fields := map[string]any{}
-	for _, c := range []string{"api", "worker", "proxy"} {
-		fields[fmt.Sprintf(`k:{"name":"%s"}`, c)] = map[string]any{".": map[string]any{}, "f:env": map[string]any{}, "f:image": map[string]any{}, "f:ports": map[string]any{}, "f:resources": map[string]any{}, "f:securityContext": map[string]any{}}
-	}
-	md["managedFields"] = []any{map[string]any{
-		"manager": "gitgate", "operation": "Apply", "apiVersion": "apps/v1", "time": "2025-01-02T03:04:05Z", "fieldsType": "FieldsV1",
-		"fieldsV1": map[string]any{"f:spec": map[string]any{"f:template": map[string]any{"f:spec": map[string]any{"f:containers": fields}}}},
-	}}
-	spec := obj["spec"].(map[string]any)
-	spec["revisionHistoryLimit"], spec["progressDeadlineSeconds"] = int64(10), int64(600)
-	spec["strategy"] = map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxSurge": "25%", "maxUnavailable": "25%"}}
-	defaultPodSpec(spec["template"].(map[string]any)["spec"].(map[string]any))
-	obj["status"] = map[string]any{"replicas": int64(3), "readyReplicas": int64(3), "updatedReplicas": int64(3), "availableReplicas": int64(3), "observedGeneration": int64(7),
-		"conditions": []any{map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "lastUpdateTime": "2025-01-02T03:05:00Z", "lastTransitionTime": "2025-01-02T03:05:00Z", "message": "Deployment has minimum availability."}}}
+// liveBig is the big Deployment of the benchmarks as the API server stores
+// it, with the fuller pod spec defaults of this package's live objects.
+func liveBig() map[string]any {
+	obj := benchobj.Live("demo", 7, "981273")
+	defaultPodSpec(obj["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any))
 	return obj
 }
 
@@ -105,7 +38,7 @@ func benchFixture(b *testing.B) *fixture {
 			b.Fatal(err)
 		}
 	}
-	if _, err := bld.Add(&unstructured.Unstructured{Object: bigDeployment()}, origin("big")); err != nil {
+	if _, err := bld.Add(&unstructured.Unstructured{Object: benchobj.Manifest("demo")}, origin("big")); err != nil {
 		b.Fatal(err)
 	}
 	if err := f.store.Publish(testSource, bld.Build()); err != nil {
@@ -146,8 +79,8 @@ func reportPercentiles(b *testing.B, d []time.Duration, cpuStart time.Duration) 
 // Target (issue 4): p99 ≤ 1 ms.
 func BenchmarkDecide(b *testing.B) {
 	f := benchFixture(b)
-	obj := liveBig(b)
-	req := newRequest(b, admissionv1.Update, obj, liveBig(b))
+	obj := liveBig()
+	req := newRequest(b, admissionv1.Update, obj, liveBig())
 	b.ReportMetric(float64(len(req.Object.Raw)), "object-bytes")
 	benchValidate(b, f, req, true)
 }
@@ -157,7 +90,7 @@ func BenchmarkDecide(b *testing.B) {
 func BenchmarkDecideNoPolicy(b *testing.B) {
 	f := benchFixture(b)
 	f.s.SetPolicy(nil)
-	benchValidate(b, f, newRequest(b, admissionv1.Update, liveBig(b), liveBig(b)), true)
+	benchValidate(b, f, newRequest(b, admissionv1.Update, liveBig(), liveBig()), true)
 }
 
 // BenchmarkDecideDenied is the same request with a changed image: the
@@ -165,10 +98,10 @@ func BenchmarkDecideNoPolicy(b *testing.B) {
 func BenchmarkDecideDenied(b *testing.B) {
 	f := benchFixture(b)
 	f.s.opts.AuditLog = io.Discard
-	obj := liveBig(b)
+	obj := liveBig()
 	c := obj["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[1].(map[string]any)
 	c["image"] = "registry.example.com/shop/worker:evil"
-	benchValidate(b, f, newRequest(b, admissionv1.Update, obj, liveBig(b)), false)
+	benchValidate(b, f, newRequest(b, admissionv1.Update, obj, liveBig()), false)
 }
 
 func benchValidate(b *testing.B, f *fixture, req admission.Request, wantAllowed bool) {
@@ -195,7 +128,7 @@ func benchValidate(b *testing.B, f *fixture, req admission.Request, wantAllowed 
 // AdmissionReview body, decide, encode the answer.
 func BenchmarkServeHTTP(b *testing.B) {
 	f := benchFixture(b)
-	body := reviewBody(b, reviewV1, newRequest(b, admissionv1.Update, liveBig(b), liveBig(b)))
+	body := reviewBody(b, reviewV1, newRequest(b, admissionv1.Update, liveBig(), liveBig()))
 	h := f.s.Handler()
 	durations := make([]time.Duration, 0, 1<<16)
 	b.SetBytes(int64(len(body)))
@@ -219,7 +152,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 // BenchmarkMutate stamps the big Deployment.
 func BenchmarkMutate(b *testing.B) {
 	f := benchFixture(b)
-	req := newRequest(b, admissionv1.Update, liveBig(b), liveBig(b))
+	req := newRequest(b, admissionv1.Update, liveBig(), liveBig())
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -233,7 +166,7 @@ func BenchmarkMutate(b *testing.B) {
 // whole library on the prebuilt input of the big Deployment's UPDATE.
 func BenchmarkPolicyLibrary(b *testing.B) {
 	f := benchFixture(b)
-	req := newRequest(b, admissionv1.Update, liveBig(b), liveBig(b))
+	req := newRequest(b, admissionv1.Update, liveBig(), liveBig())
 	ix := f.s.opts.Desired.Current()
 	r, err := f.s.parseReview(&req.AdmissionRequest, ix)
 	if err != nil {
@@ -261,7 +194,7 @@ func BenchmarkPolicyLibrary(b *testing.B) {
 // became lazy (policyValue): the share of BenchmarkDecide it saves.
 func BenchmarkPolicyInput(b *testing.B) {
 	f := benchFixture(b)
-	req := newRequest(b, admissionv1.Update, liveBig(b), liveBig(b))
+	req := newRequest(b, admissionv1.Update, liveBig(), liveBig())
 	ix := f.s.opts.Desired.Current()
 	r, err := f.s.parseReview(&req.AdmissionRequest, ix)
 	if err != nil {

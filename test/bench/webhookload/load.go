@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"gitgate.dev/gitgate/internal/benchobj"
 	"gitgate.dev/gitgate/internal/profile"
 	"gitgate.dev/gitgate/policies"
 	"gitgate.dev/gitgate/policy"
@@ -197,10 +198,8 @@ func startServer(ctx context.Context, cfg config) (string, *x509.CertPool, <-cha
 func reviewBodies(n int) ([][]byte, int, error) {
 	var raw [2][]byte
 	for i, generation := range []int{8, 7} {
-		live, err := liveObject(generation)
-		if err != nil {
-			return nil, 0, err
-		}
+		live := benchobj.Live(bigNS, int64(generation), fmt.Sprint(981273+generation))
+		var err error
 		if raw[i], err = json.Marshal(live); err != nil {
 			return nil, 0, fmt.Errorf("encode object: %w", err)
 		}
@@ -215,7 +214,7 @@ func reviewBodies(n int) ([][]byte, int, error) {
 				UID:       types.UID(fmt.Sprintf("bench-%d", i)),
 				Kind:      metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"},
 				Resource:  metav1.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"},
-				Name:      bigName,
+				Name:      benchobj.Name,
 				Namespace: bigNS,
 				Operation: admissionv1.Update,
 				UserInfo:  authenticationv1.UserInfo{Username: "alice@example.com", Groups: []string{"developers", "system:authenticated"}},
