@@ -45,35 +45,13 @@ const benchPod = `{
 func BenchmarkLibraryPod(b *testing.B) {
 	c := compileLibrary(b, ast.CapabilitiesForThisVersion())
 	pq := prepare(b, c, libraryQuery(b))
-	var pod map[string]any
-	if err := json.Unmarshal([]byte(benchPod), &pod); err != nil {
-		b.Fatal(err)
-	}
-	input, err := ast.InterfaceToValue(admissionReview(pod, "apps"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	input := benchInput(b)
 	ctx := context.Background()
-	b.ReportAllocs()
-	cpu := cpuTime(b)
-	for b.Loop() {
+	loopCPU(b, func() {
 		if _, err := pq.Eval(ctx, rego.EvalParsedInput(input)); err != nil {
 			b.Fatal(err)
 		}
-	}
-	b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime is the CPU time the process has used. On a shared machine the
-// wall-clock time of an operation includes waiting for a core; CPU time
-// per op does not.
-func cpuTime(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	})
 }
 
 // BenchmarkLibraryPodEngine is BenchmarkLibraryPod through gitgate's
@@ -89,38 +67,21 @@ func BenchmarkLibraryPodEngine(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var pod map[string]any
-	if err := json.Unmarshal([]byte(benchPod), &pod); err != nil {
-		b.Fatal(err)
-	}
-	input, err := ast.InterfaceToValue(admissionReview(pod, "apps"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	input := benchInput(b)
 	ctx := context.Background()
-	b.ReportAllocs()
-	cpu := cpuTime(b)
-	for b.Loop() {
+	loopCPU(b, func() {
 		r, err := e.EvaluateValue(ctx, input)
 		if err != nil || r.Denied() || len(r.Warnings) != 3 {
 			b.Fatalf("EvaluateValue = %+v, %v; want 3 warnings (tags without digests), no failure", r, err)
 		}
-	}
-	b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
+	})
 }
 
 // BenchmarkPolicy evaluates the bench Pod against each policy on its own, to
 // show where the library's time goes.
 func BenchmarkPolicy(b *testing.B) {
 	c := compileLibrary(b, ast.CapabilitiesForThisVersion())
-	var pod map[string]any
-	if err := json.Unmarshal([]byte(benchPod), &pod); err != nil {
-		b.Fatal(err)
-	}
-	input, err := ast.InterfaceToValue(admissionReview(pod, "apps"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	input := benchInput(b)
 	ctx := context.Background()
 	for _, dir := range policyFolders(b) {
 		pq := prepare(b, c, "data.gitgate."+strings.ReplaceAll(dir, "/", ".")+".deny")
@@ -133,4 +94,43 @@ func BenchmarkPolicy(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchInput is the admission request for benchPod as a Rego value, made
+// once before the timed loop.
+func benchInput(b *testing.B) ast.Value {
+	b.Helper()
+	var pod map[string]any
+	if err := json.Unmarshal([]byte(benchPod), &pod); err != nil {
+		b.Fatal(err)
+	}
+	input, err := ast.InterfaceToValue(admissionReview(pod, "apps"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return input
+}
+
+// loopCPU runs op in the benchmark loop and reports allocations and the
+// CPU time per op.
+func loopCPU(b *testing.B, op func()) {
+	b.Helper()
+	b.ReportAllocs()
+	cpu := cpuTime(b)
+	for b.Loop() {
+		op()
+	}
+	b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime is the CPU time the process has used. On a shared machine the
+// wall-clock time of an operation includes waiting for a core; CPU time
+// per op does not.
+func cpuTime(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
