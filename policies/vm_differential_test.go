@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/open-policy-agent/opa/v1/ast"
 	"reflect"
 	"slices"
 	"sort"
@@ -116,6 +117,14 @@ func agree(ctx context.Context, ps []enginePair, input any) error {
 		}
 		if !reflect.DeepEqual(got, want) {
 			return fmt.Errorf("%s: VM and topdown differ\nVM:      %s\ntopdown: %s", p.name, resultJSON(got), resultJSON(want))
+		}
+		// The webhook hands its decoded request over as a LazyObject,
+		// which the VM reads in place.
+		if doc, ok := input.(map[string]any); ok {
+			got, gerr = p.vm.EvaluateValue(ctx, ast.LazyObject(doc))
+			if gerr != nil || !reflect.DeepEqual(got, want) {
+				return fmt.Errorf("%s: VM on the document and topdown differ\nVM:      %s (error %s)\ntopdown: %s", p.name, resultJSON(got), errText(gerr), resultJSON(want))
+			}
 		}
 	}
 	return nil

@@ -132,11 +132,21 @@ func runCase(t *testing.T, tc cases.TestCase) string {
 	case tc.Input != nil:
 		input = ast.NewTerm(ast.MustInterfaceToValue(*tc.Input))
 	}
-	rs, err := prog.Eval(t.Context(), 0, input, data, vm.Options{
-		StrictBuiltinErrors: tc.StrictError,
-		Cancel:              topdown.NewCancel(),
-	})
-	checkOutcome(t, tc, rs, err)
+	eval := func(t *testing.T, input *ast.Term) {
+		rs, err := prog.Eval(t.Context(), 0, input, data, vm.Options{
+			StrictBuiltinErrors: tc.StrictError,
+			Cancel:              topdown.NewCancel(),
+		})
+		checkOutcome(t, tc, rs, err)
+	}
+	eval(t, input)
+	// The same input as a decoded JSON document (ast.LazyObject), which
+	// the VM reads without converting: every case must come out the same.
+	if tc.Input != nil {
+		if doc, ok := (*tc.Input).(map[string]any); ok {
+			t.Run("document input", func(t *testing.T) { eval(t, ast.NewTerm(ast.LazyObject(doc))) })
+		}
+	}
 	return ""
 }
 

@@ -59,7 +59,7 @@ func (p *Program) Eval(ctx context.Context, i int, input, data *ast.Term, opts O
 	}
 	plan := p.plans[i]
 	f := s.push(plan.nlocals)
-	f[0], f[1] = input, data
+	f[0], f[1] = docInput(input), data
 	for _, b := range plan.blocks {
 		br, err := s.run(f, b)
 		if err != nil {
@@ -302,7 +302,7 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 			f[in.c] = s.read(f, in.a)
 		case opAssignVarOnce:
 			v := s.read(f, in.a)
-			if old := f[in.c]; old != nil && ast.Compare(old.Value, v.Value) != 0 {
+			if old := f[in.c]; old != nil && !equal(old, v) {
 				return 0, conflict(in)
 			}
 			f[in.c] = v
@@ -321,13 +321,13 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 			for i, a := range in.args {
 				elems[i] = s.read(f, a)
 			}
-			f[in.c] = ast.NewTerm(ast.NewArray(elems...))
+			f[in.c] = buildArray(elems)
 		case opBuildObject:
 			items := make([][2]*ast.Term, len(in.args)/2)
 			for i := range items {
 				items[i] = [2]*ast.Term{s.read(f, in.args[2*i]), s.read(f, in.args[2*i+1])}
 			}
-			f[in.c] = ast.NewTerm(ast.NewObject(items...))
+			f[in.c] = buildObject(items)
 		case opMakeObject:
 			f[in.c] = emptyObjectTerm
 		case opMakeSet:
@@ -361,15 +361,12 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 				return 0, nil
 			}
 		case opArrayAppend:
-			// In place, as OPA's Wasm runtime appends: the planner only
-			// appends to an array it has just made.
-			t := f[in.c]
-			t.Value = t.Value.(*ast.Array).Append(s.read(f, in.a))
+			appendTo(f[in.c], s.read(f, in.a))
 		case opObjectInsert:
-			s.objectAt(f, in.c).Insert(s.read(f, in.a), s.read(f, in.b))
+			s.objectAt(f, in.c).Insert(solid(s.read(f, in.a)), solid(s.read(f, in.b)))
 		case opObjectInsertOnce:
 			obj := s.objectAt(f, in.c)
-			k, v := s.read(f, in.a), s.read(f, in.b)
+			k, v := solid(s.read(f, in.a)), solid(s.read(f, in.b))
 			if old := obj.Get(k); old != nil {
 				if ast.Compare(old.Value, v.Value) != 0 {
 					return 0, conflict(in)
@@ -380,9 +377,9 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 		case opObjectMerge:
 			f[in.c] = merge(f[in.a], f[in.b])
 		case opSetAdd:
-			s.setAt(f, in.c).Add(s.read(f, in.a))
+			s.setAt(f, in.c).Add(solid(s.read(f, in.a)))
 		case opResultSetAdd:
-			s.results = append(s.results, f[in.a])
+			s.results = append(s.results, solid(f[in.a]))
 		default:
 			return 0, fmt.Errorf("unknown instruction %d", in.op)
 		}
@@ -450,6 +447,25 @@ func (s *state) scan(f []*ast.Term, in *instr) (int, error) {
 			if br, done, err := s.step(f, in, t, t); done {
 				return br, err
 			}
+		}
+	case *doc:
+		return s.scanDoc(f, in, x)
+	}
+	return -1, nil
+}
+
+func (s *state) scanDoc(f []*ast.Term, in *instr, d *doc) (int, error) {
+	if d.isArr {
+		for i := range d.len() {
+			if br, done, err := s.step(f, in, ast.InternedTerm(i), d.elem(i)); done {
+				return br, err
+			}
+		}
+		return -1, nil
+	}
+	for _, k := range d.keys() {
+		if br, done, err := s.step(f, in, ast.StringTerm(k), d.get(k)); done {
+			return br, err
 		}
 	}
 	return -1, nil
@@ -587,6 +603,9 @@ func (s *state) callBuiltin(f []*ast.Term, in *instr) (*ast.Term, error) {
 		if v, ok := b.native(args); ok {
 			return v, nil
 		}
+	}
+	for i, a := range args {
+		args[i] = solid(a)
 	}
 	s.out, s.nout = nil, 0
 	s.bctx.Location = b.astLoc

@@ -35,7 +35,7 @@ func (m *memoLevel) reset() {
 func argsHash(args []*ast.Term) int {
 	h := 0
 	for _, a := range args {
-		h = h*31 + a.Hash()
+		h = h*31 + termHash(a)
 	}
 	return h
 }
@@ -63,9 +63,31 @@ func equalTerms(a, b []*ast.Term) bool {
 		return false
 	}
 	for i := range a {
-		if !a[i].Equal(b[i]) {
+		if !memoEqual(a[i], b[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// termHash and memoEqual key a call by its arguments, a doc by the Go
+// document it reads: the same document gives the same value, and one that
+// is merely equal is computed again rather than converted to compare.
+func termHash(t *ast.Term) int {
+	if d, ok := t.Value.(*doc); ok {
+		return d.identity()
+	}
+	return t.Hash()
+}
+
+func memoEqual(a, b *ast.Term) bool {
+	x, ok1 := a.Value.(*doc)
+	y, ok2 := b.Value.(*doc)
+	switch {
+	case ok1 && ok2:
+		return x.same(y)
+	case ok1 || ok2:
+		return false
+	}
+	return a.Equal(b)
 }

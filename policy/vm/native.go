@@ -2,7 +2,6 @@ package vm
 
 import (
 	"cmp"
-	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -18,8 +17,8 @@ type native func(args []*ast.Term) (*ast.Term, bool)
 // convention costs more than the work. Where topdown would fail (count of
 // a number, object.get on a string) they decline, so errors stay topdown's.
 var natives = map[string]native{
-	ast.Equal.Name:         func(a []*ast.Term) (*ast.Term, bool) { return ast.InternedTerm(a[0].Equal(a[1])), true },
-	ast.NotEqual.Name:      func(a []*ast.Term) (*ast.Term, bool) { return ast.InternedTerm(!a[0].Equal(a[1])), true },
+	ast.Equal.Name:         func(a []*ast.Term) (*ast.Term, bool) { return ast.InternedTerm(termsEqual(a[0], a[1])), true },
+	ast.NotEqual.Name:      func(a []*ast.Term) (*ast.Term, bool) { return ast.InternedTerm(!termsEqual(a[0], a[1])), true },
 	ast.LessThan.Name:      func(a []*ast.Term) (*ast.Term, bool) { return compare(a, func(c int) bool { return c < 0 }) },
 	ast.LessThanEq.Name:    func(a []*ast.Term) (*ast.Term, bool) { return compare(a, func(c int) bool { return c <= 0 }) },
 	ast.GreaterThan.Name:   func(a []*ast.Term) (*ast.Term, bool) { return compare(a, func(c int) bool { return c > 0 }) },
@@ -28,36 +27,49 @@ var natives = map[string]native{
 	ast.IsNumber.Name:      isType[ast.Number],
 	ast.IsBoolean.Name:     isType[ast.Boolean],
 	ast.IsNull.Name:        isType[ast.Null],
-	ast.IsArray.Name:       isType[*ast.Array],
-	ast.IsObject.Name:      isType[ast.Object],
+	ast.IsArray.Name:       func(a []*ast.Term) (*ast.Term, bool) { return ast.InternedTerm(isArray(a[0])), true },
+	ast.IsObject.Name:      func(a []*ast.Term) (*ast.Term, bool) { return ast.InternedTerm(isObject(a[0])), true },
 	ast.IsSet.Name:         isType[ast.Set],
 	ast.ObjectGet.Name:     objectGet,
 	ast.Count.Name:         count,
 	ast.Member.Name:        member,
 }
 
-func compare(a []*ast.Term, holds func(int) bool) (*ast.Term, bool) {
-	return ast.InternedTerm(holds(a[0].Value.Compare(a[1].Value))), true
+// termsEqual is Term.Equal on operands that may be docs.
+func termsEqual(a, b *ast.Term) bool {
+	if x, ok := a.Value.(*doc); ok {
+		return docEqual(x, b)
+	}
+	if y, ok := b.Value.(*doc); ok {
+		return docEqual(y, a)
+	}
+	return a.Equal(b)
 }
 
+func compare(a []*ast.Term, holds func(int) bool) (*ast.Term, bool) {
+	return ast.InternedTerm(holds(solid(a[0]).Value.Compare(solid(a[1]).Value))), true
+}
+
+// isType answers is_string, is_number, is_boolean, is_null and is_set,
+// which a doc (an object or an array) never is.
 func isType[T ast.Value](a []*ast.Term) (*ast.Term, bool) {
 	_, ok := a[0].Value.(T)
 	return ast.InternedTerm(ok), true
 }
 
 // objectGet is object.get(object, key or path, default).
+// Its walk is dot's, which finds what Term.Get does.
 func objectGet(a []*ast.Term) (*ast.Term, bool) {
-	obj, ok := a[0].Value.(ast.Object)
-	if !ok {
+	if !isObject(a[0]) {
 		return nil, false
 	}
-	path, ok := a[1].Value.(*ast.Array)
+	path, ok := solid(a[1]).Value.(*ast.Array)
 	if !ok {
-		return cmp.Or(obj.Get(a[1]), a[2]), true
+		return cmp.Or(dot(a[0], solid(a[1])), a[2]), true
 	}
 	curr := a[0]
 	for i := range path.Len() {
-		if curr = curr.Get(path.Elem(i)); curr == nil {
+		if curr = dot(curr, path.Elem(i)); curr == nil {
 			break
 		}
 	}
@@ -65,28 +77,40 @@ func objectGet(a []*ast.Term) (*ast.Term, bool) {
 }
 
 func count(a []*ast.Term) (*ast.Term, bool) {
-	switch x := a[0].Value.(type) {
-	case *ast.Array:
-		return ast.InternedTerm(x.Len()), true
-	case ast.Object:
-		return ast.InternedTerm(x.Len()), true
-	case ast.Set:
-		return ast.InternedTerm(x.Len()), true
-	case ast.String:
-		return ast.InternedTerm(utf8.RuneCountInString(string(x))), true
+	n, ok := length(a[0])
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return ast.InternedTerm(n), true
 }
 
 // member is `x in collection` (internal.member_2).
 func member(a []*ast.Term) (*ast.Term, bool) {
+	x := a[0]
 	switch c := a[1].Value.(type) {
 	case ast.Set:
-		return ast.InternedTerm(c.Contains(a[0])), true
+		return ast.InternedTerm(c.Contains(solid(x))), true
 	case *ast.Array:
-		return ast.InternedTerm(c.Until(a[0].Equal)), true
+		return ast.InternedTerm(c.Until(solid(x).Equal)), true
 	case ast.Object:
-		return ast.InternedTerm(c.Until(func(_, v *ast.Term) bool { return a[0].Equal(v) })), true
+		return ast.InternedTerm(c.Until(func(_, v *ast.Term) bool { return solid(x).Equal(v) })), true
+	case *doc:
+		if c.isArr {
+			for i := range c.len() {
+				if termsEqual(x, c.elem(i)) {
+					return ast.InternedTerm(true), true
+				}
+			}
+			return ast.InternedTerm(false), true
+		}
+		for k := range c.obj {
+			c.get(k) // kids then hold every member
+		}
+		for _, f := range c.kids {
+			if termsEqual(x, f.val) {
+				return ast.InternedTerm(true), true
+			}
+		}
 	}
 	return ast.InternedTerm(false), true
 }

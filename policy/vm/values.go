@@ -31,8 +31,31 @@ func dot(src, key *ast.Term) *ast.Term {
 		if x.Contains(key) {
 			return key
 		}
+	case *doc:
+		return x.dot(key)
 	}
 	return nil
+}
+
+// dot is a doc's member or element key, as dot finds it in the converted
+// document.
+func (d *doc) dot(key *ast.Term) *ast.Term {
+	if !d.isArr {
+		k, ok := key.Value.(ast.String)
+		if !ok {
+			return nil
+		}
+		return d.get(string(k))
+	}
+	n, ok := key.Value.(ast.Number)
+	if !ok {
+		return nil
+	}
+	i, ok := n.Int()
+	if !ok || i < 0 || i >= d.len() {
+		return nil
+	}
+	return d.elem(i)
 }
 
 // dotBase is dot on a document of data. topdown reads those from the store,
@@ -45,13 +68,13 @@ func dotBase(src, key *ast.Term) *ast.Term {
 	}
 	switch k := key.Value.(type) {
 	case ast.Number:
-		if _, ok := src.Value.(ast.Object); ok {
+		if isObject(src) {
 			return dot(src, ast.StringTerm(k.String()))
 		}
 	case ast.String:
-		if arr, ok := src.Value.(*ast.Array); ok {
-			if i, ok := util.Atoi(string(k)); ok && i >= 0 && i < arr.Len() {
-				return arr.Elem(i)
+		if isArray(src) {
+			if i, ok := util.Atoi(string(k)); ok {
+				return dot(src, ast.InternedTerm(i))
 			}
 		}
 	}
@@ -71,6 +94,8 @@ func length(t *ast.Term) (int, bool) {
 		return x.Len(), true
 	case ast.String:
 		return utf8.RuneCountInString(string(x)), true
+	case *doc:
+		return x.len(), true
 	}
 	return 0, false
 }
@@ -82,6 +107,12 @@ func equal(a, b *ast.Term) bool {
 	if a == b {
 		return true
 	}
+	if x, ok := a.Value.(*doc); ok {
+		return docEqual(x, b)
+	}
+	if y, ok := b.Value.(*doc); ok {
+		return docEqual(y, a)
+	}
 	if x, ok := a.Value.(ast.String); ok {
 		y, ok := b.Value.(ast.String)
 		return ok && x == y
@@ -89,9 +120,23 @@ func equal(a, b *ast.Term) bool {
 	return ast.Compare(a.Value, b.Value) == 0
 }
 
-func isArray(t *ast.Term) bool  { _, ok := t.Value.(*ast.Array); return ok }
-func isObject(t *ast.Term) bool { _, ok := t.Value.(ast.Object); return ok }
-func isSet(t *ast.Term) bool    { _, ok := t.Value.(ast.Set); return ok }
+func isArray(t *ast.Term) bool {
+	if d, ok := t.Value.(*doc); ok {
+		return d.isArr
+	}
+	_, ok := t.Value.(*ast.Array)
+	return ok
+}
+
+func isObject(t *ast.Term) bool {
+	if d, ok := t.Value.(*doc); ok {
+		return !d.isArr
+	}
+	_, ok := t.Value.(ast.Object)
+	return ok
+}
+
+func isSet(t *ast.Term) bool { _, ok := t.Value.(ast.Set); return ok }
 
 // merge joins a base document a with a virtual document b: objects are
 // merged key by key, recursively; where both hold a value that is not an
@@ -103,6 +148,7 @@ func merge(a, b *ast.Term) *ast.Term {
 	if b == nil {
 		return a
 	}
+	a, b = solid(a), solid(b)
 	oa, ok1 := a.Value.(ast.Object)
 	ob, ok2 := b.Value.(ast.Object)
 	if !ok1 || !ok2 {
@@ -120,15 +166,15 @@ func merge(a, b *ast.Term) *ast.Term {
 	return ast.NewTerm(out)
 }
 
-// upsert returns a copy of doc with value at path (string constants),
+// upsert returns a copy of base with value at path (string constants),
 // copying only the objects along the path and making missing ones.
-func upsert(doc *ast.Term, path []int32, consts []*ast.Term, value *ast.Term) *ast.Term {
+func upsert(base *ast.Term, path []int32, consts []*ast.Term, value *ast.Term) *ast.Term {
 	if len(path) == 0 {
-		return value
+		return solid(value)
 	}
 	var obj ast.Object
-	if doc != nil {
-		if o, ok := doc.Value.(ast.Object); ok {
+	if base != nil {
+		if o, ok := solid(base).Value.(ast.Object); ok {
 			obj = shallowCopy(o)
 		}
 	}

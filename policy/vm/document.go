@@ -1,0 +1,295 @@
+package vm
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// doc is an object or an array the VM reads without converting it to
+// OPA's types: a JSON document decoded in Go (a map[string]any or a
+// []any), or an object or array the plan built around such documents.
+//
+// A policy reads a few fields of a large input (an admission request
+// carries the object twice, managedFields, status and every environment
+// variable), and converting what it reads was most of the cost of
+// evaluating it: ast.LazyObject, which topdown reads, converts an array
+// whole, with every object in it, the moment one element is read, and an
+// OPA object or array hashes every value put in it, which converts that
+// value whole. The library's containers rule puts every container in an
+// object.
+//
+// A doc lives only in a frame's slots, the memo and other docs: a value
+// stored in an OPA collection, handed to a built-in OPA implements or
+// returned from the plan is converted first (solid), so OPA's code, which
+// only knows its own value types, never sees one. Conversions are kept in
+// the doc, so a part of the input is converted at most once per evaluation.
+type doc struct {
+	obj   map[string]any // a Go object's members
+	arr   []any          // a Go array's elements
+	isArr bool
+	built bool        // made by the plan: kids or elems hold every member
+	kids  []field     // object members read so far
+	elems []*ast.Term // array elements, made at the first read
+	full  *ast.Term   // the whole document converted, once needed
+}
+
+type field struct {
+	key string
+	val *ast.Term
+}
+
+// lazyObjectType is the type behind ast.LazyObject: an input given as one is
+// a decoded JSON document that nothing else converts, so the VM reads it
+// as a doc instead.
+var lazyObjectType = reflect.TypeOf(ast.LazyObject(nil))
+
+// docInput returns input with a LazyObject's document read in place.
+func docInput(input *ast.Term) *ast.Term {
+	if input == nil || reflect.TypeOf(input.Value) != lazyObjectType {
+		return input
+	}
+	// ValueToInterface gives a LazyObject's document itself, not a copy.
+	m, err := ast.ValueToInterface(input.Value, nil)
+	if obj, ok := m.(map[string]any); ok && err == nil {
+		return ast.NewTerm(&doc{obj: obj})
+	}
+	return input
+}
+
+// wrap is the term for a value found in a document: a doc for an object or
+// an array, the converted value otherwise. Like ast.LazyObject, it takes
+// documents whose values convert (JSON-decoded values, strings, numbers,
+// string slices and maps).
+func wrap(x any) *ast.Term {
+	switch x := x.(type) {
+	case map[string]any:
+		return ast.NewTerm(&doc{obj: x})
+	case []any:
+		return ast.NewTerm(&doc{arr: x, isArr: true})
+	case string:
+		return ast.StringTerm(x)
+	}
+	return ast.NewTerm(ast.MustInterfaceToValue(x))
+}
+
+// builtObject is the object of the given keys and values when one of the
+// values is a doc and the keys are distinct strings, nil otherwise (the
+// plan then builds an OPA object).
+func builtObject(kvs [][2]*ast.Term) *ast.Term {
+	hasDoc := false
+	for _, kv := range kvs {
+		if _, ok := kv[0].Value.(ast.String); !ok {
+			return nil
+		}
+		_, ok := kv[1].Value.(*doc)
+		hasDoc = hasDoc || ok
+	}
+	if !hasDoc {
+		return nil
+	}
+	d := &doc{built: true, kids: make([]field, 0, len(kvs))}
+	for _, kv := range kvs {
+		key := string(kv[0].Value.(ast.String))
+		if d.get(key) != nil {
+			return nil
+		}
+		d.kids = append(d.kids, field{key, kv[1]})
+	}
+	return ast.NewTerm(d)
+}
+
+// get is the member key of an object doc, nil when there is none.
+func (d *doc) get(key string) *ast.Term {
+	for i := range d.kids {
+		if d.kids[i].key == key {
+			return d.kids[i].val
+		}
+	}
+	x, ok := d.obj[key]
+	if !ok {
+		return nil
+	}
+	t := wrap(x)
+	d.kids = append(d.kids, field{key, t})
+	return t
+}
+
+// elem is element i of an array doc.
+func (d *doc) elem(i int) *ast.Term {
+	if d.elems == nil {
+		d.elems = make([]*ast.Term, len(d.arr))
+	}
+	if d.elems[i] == nil {
+		d.elems[i] = wrap(d.arr[i])
+	}
+	return d.elems[i]
+}
+
+func (d *doc) len() int {
+	switch {
+	case d.built && d.isArr:
+		return len(d.elems)
+	case d.built:
+		return len(d.kids)
+	case d.isArr:
+		return len(d.arr)
+	}
+	return len(d.obj)
+}
+
+// keys are an object doc's keys in the order OPA iterates an object's.
+func (d *doc) keys() []string {
+	if !d.built {
+		return slices.Sorted(maps.Keys(d.obj))
+	}
+	keys := make([]string, len(d.kids))
+	for i, f := range d.kids {
+		keys[i] = f.key
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// same reports whether d and e read the same Go document, which makes them
+// equal without converting either.
+func (d *doc) same(e *doc) bool {
+	if d == e {
+		return true
+	}
+	if d.built || e.built || d.isArr != e.isArr || d.len() != e.len() {
+		return false
+	}
+	if d.isArr {
+		return len(d.arr) == 0 || &d.arr[0] == &e.arr[0]
+	}
+	return reflect.ValueOf(d.obj).UnsafePointer() == reflect.ValueOf(e.obj).UnsafePointer()
+}
+
+// identity is a hash consistent with same.
+func (d *doc) identity() int {
+	switch {
+	case d.built:
+		return int(uintptr(reflect.ValueOf(d).UnsafePointer()))
+	case d.isArr && len(d.arr) > 0:
+		return int(uintptr(reflect.ValueOf(d.arr).UnsafePointer()))
+	case d.isArr:
+		return 0
+	}
+	return int(uintptr(reflect.ValueOf(d.obj).UnsafePointer()))
+}
+
+// solid converts the whole document; the result is kept.
+func (d *doc) solid() *ast.Term {
+	if d.full != nil {
+		return d.full
+	}
+	switch {
+	case d.built && d.isArr:
+		elems := make([]*ast.Term, len(d.elems))
+		for i, e := range d.elems {
+			elems[i] = solid(e)
+		}
+		d.full = ast.NewTerm(ast.NewArray(elems...))
+	case d.built:
+		kvs := make([][2]*ast.Term, len(d.kids))
+		for i, f := range d.kids {
+			kvs[i] = [2]*ast.Term{ast.StringTerm(f.key), solid(f.val)}
+		}
+		d.full = ast.NewTerm(ast.NewObject(kvs...))
+	case d.isArr:
+		d.full = ast.NewTerm(ast.MustInterfaceToValue(d.arr))
+	default:
+		d.full = ast.NewTerm(ast.MustInterfaceToValue(d.obj))
+	}
+	return d.full
+}
+
+// solid is t with a doc converted: what OPA's own code may see.
+func solid(t *ast.Term) *ast.Term {
+	if t == nil {
+		return nil
+	}
+	if d, ok := t.Value.(*doc); ok {
+		return d.solid()
+	}
+	return t
+}
+
+// docEqual is equality of a doc and any term, converting only when the
+// two could be equal.
+func docEqual(d *doc, t *ast.Term) bool {
+	if e, ok := t.Value.(*doc); ok {
+		if d.same(e) {
+			return true
+		}
+		if d.isArr != e.isArr || d.len() != e.len() {
+			return false
+		}
+	} else {
+		n, ok := length(t)
+		if !ok || !d.isArr && !isObject(t) || d.isArr && !isArray(t) || n != d.len() {
+			return false
+		}
+	}
+	return ast.Compare(d.solid().Value, solid(t).Value) == 0
+}
+
+// The ast.Value methods are there for the interface: the VM converts a
+// doc before any of OPA's code could call them.
+
+func (d *doc) Compare(other ast.Value) int {
+	if o, ok := other.(*doc); ok {
+		other = o.solid().Value
+	}
+	return ast.Compare(d.solid().Value, other)
+}
+func (d *doc) Find(path ast.Ref) (ast.Value, error) { return d.solid().Value.Find(path) }
+func (d *doc) Hash() int                            { return d.solid().Value.Hash() }
+func (d *doc) IsGround() bool                       { return true }
+func (d *doc) String() string                       { return d.solid().Value.String() }
+func (d *doc) StringLength() int                    { return d.solid().Value.StringLength() }
+
+// buildArray is the array of elems: a doc when one of them is a doc.
+func buildArray(elems []*ast.Term) *ast.Term {
+	for _, e := range elems {
+		if _, ok := e.Value.(*doc); ok {
+			return ast.NewTerm(&doc{built: true, isArr: true, elems: elems})
+		}
+	}
+	return ast.NewTerm(ast.NewArray(elems...))
+}
+
+// buildObject is the object of the given keys and values: a doc when one
+// of the values is a doc and the keys are distinct strings.
+func buildObject(kvs [][2]*ast.Term) *ast.Term {
+	if t := builtObject(kvs); t != nil {
+		return t
+	}
+	for i := range kvs {
+		kvs[i][0], kvs[i][1] = solid(kvs[i][0]), solid(kvs[i][1])
+	}
+	return ast.NewTerm(ast.NewObject(kvs...))
+}
+
+// appendTo appends v to the array in t, in place, as OPA's Wasm runtime
+// appends: the planner only appends to an array it has just made. The
+// array becomes a doc at the first doc appended.
+func appendTo(t, v *ast.Term) {
+	if d, ok := t.Value.(*doc); ok {
+		d.elems = append(d.elems, v)
+		return
+	}
+	arr := t.Value.(*ast.Array)
+	if _, ok := v.Value.(*doc); !ok {
+		t.Value = arr.Append(v)
+		return
+	}
+	elems := make([]*ast.Term, arr.Len(), arr.Len()+1)
+	for i := range elems {
+		elems[i] = arr.Elem(i)
+	}
+	t.Value = &doc{built: true, isArr: true, elems: append(elems, v)}
+}
