@@ -27,6 +27,7 @@ import (
 // only knows its own value types, never sees one. Conversions are kept in
 // the doc, so a part of the input is converted at most once per evaluation.
 type doc struct {
+	term  ast.Term       // the doc's own term: one allocation for both
 	obj   map[string]any // a Go object's members
 	arr   []any          // a Go array's elements
 	isArr bool
@@ -36,9 +37,18 @@ type doc struct {
 	full  *ast.Term   // the whole document converted, once needed
 }
 
+// field is an object doc's member. A Go object's keys are strings; an
+// object the plan builds may have any scalar keys, which key holds.
 type field struct {
-	key string
-	val *ast.Term
+	name string
+	key  *ast.Term // nil for a Go object's member
+	val  *ast.Term
+}
+
+// newDoc returns d's term.
+func newDoc(d *doc) *ast.Term {
+	d.term.Value = d
+	return &d.term
 }
 
 // lazyObjectType is the type behind ast.LazyObject: an input given as one is
@@ -54,7 +64,7 @@ func docInput(input *ast.Term) *ast.Term {
 	// ValueToInterface gives a LazyObject's document itself, not a copy.
 	m, err := ast.ValueToInterface(input.Value, nil)
 	if obj, ok := m.(map[string]any); ok && err == nil {
-		return ast.NewTerm(&doc{obj: obj})
+		return newDoc(&doc{obj: obj})
 	}
 	return input
 }
@@ -66,9 +76,9 @@ func docInput(input *ast.Term) *ast.Term {
 func wrap(x any) *ast.Term {
 	switch x := x.(type) {
 	case map[string]any:
-		return ast.NewTerm(&doc{obj: x})
+		return newDoc(&doc{obj: x})
 	case []any:
-		return ast.NewTerm(&doc{arr: x, isArr: true})
+		return newDoc(&doc{arr: x, isArr: true})
 	case string:
 		return ast.StringTerm(x)
 	}
@@ -76,14 +86,11 @@ func wrap(x any) *ast.Term {
 }
 
 // builtObject is the object of the given keys and values when one of the
-// values is a doc and the keys are distinct strings, nil otherwise (the
+// values is a doc and the keys are distinct scalars, nil otherwise (the
 // plan then builds an OPA object).
 func builtObject(kvs [][2]*ast.Term) *ast.Term {
 	hasDoc := false
 	for _, kv := range kvs {
-		if _, ok := kv[0].Value.(ast.String); !ok {
-			return nil
-		}
 		_, ok := kv[1].Value.(*doc)
 		hasDoc = hasDoc || ok
 	}
@@ -92,19 +99,76 @@ func builtObject(kvs [][2]*ast.Term) *ast.Term {
 	}
 	d := &doc{built: true, kids: make([]field, 0, len(kvs))}
 	for _, kv := range kvs {
-		key := string(kv[0].Value.(ast.String))
-		if d.get(key) != nil {
+		if !isScalarValue(kv[0]) || d.lookup(kv[0]) != nil {
 			return nil
 		}
-		d.kids = append(d.kids, field{key, kv[1]})
+		d.add(kv[0], kv[1])
 	}
-	return ast.NewTerm(d)
+	return newDoc(d)
+}
+
+func isScalarValue(t *ast.Term) bool {
+	switch t.Value.(type) {
+	case ast.String, ast.Number, ast.Boolean, ast.Null:
+		return true
+	}
+	return false
+}
+
+// add appends the member key (a scalar) to a built object doc.
+func (d *doc) add(key, val *ast.Term) {
+	f := field{key: key, val: val}
+	if s, ok := key.Value.(ast.String); ok {
+		f.name = string(s)
+	}
+	d.kids = append(d.kids, f)
+}
+
+// lookup is the member of a built object doc whose key equals key.
+func (d *doc) lookup(key *ast.Term) *field {
+	for i := range d.kids {
+		if d.kids[i].key.Equal(key) {
+			return &d.kids[i]
+		}
+	}
+	return nil
+}
+
+// insert is ObjectInsert (once: ObjectInsertOnce) into a built object doc;
+// false is a conflict. A key that is no scalar turns the doc into an OPA
+// object first.
+func (d *doc) insert(slot, key, val *ast.Term, once bool) bool {
+	if !isScalarValue(key) {
+		obj := d.solid().Value.(ast.Object)
+		slot.Value = obj
+		return insertInto(obj, key, val, once)
+	}
+	d.full = nil
+	if f := d.lookup(key); f != nil {
+		if once {
+			return equal(f.val, val)
+		}
+		f.val = val
+		return true
+	}
+	d.add(key, val)
+	return true
+}
+
+// insertInto inserts into an OPA object; false is a conflict.
+func insertInto(obj ast.Object, key, val *ast.Term, once bool) bool {
+	key, val = solid(key), solid(val)
+	if old := obj.Get(key); old != nil && once {
+		return equal(old, val)
+	}
+	obj.Insert(key, val)
+	return true
 }
 
 // get is the member key of an object doc, nil when there is none.
 func (d *doc) get(key string) *ast.Term {
 	for i := range d.kids {
-		if d.kids[i].key == key {
+		if d.kids[i].name == key && (d.kids[i].key == nil || isString(d.kids[i].key)) {
 			return d.kids[i].val
 		}
 	}
@@ -113,9 +177,14 @@ func (d *doc) get(key string) *ast.Term {
 		return nil
 	}
 	t := wrap(x)
-	d.kids = append(d.kids, field{key, t})
+	if d.kids == nil {
+		d.kids = make([]field, 0, 4)
+	}
+	d.kids = append(d.kids, field{name: key, val: t})
 	return t
 }
+
+func isString(t *ast.Term) bool { _, ok := t.Value.(ast.String); return ok }
 
 // elem is element i of an array doc.
 func (d *doc) elem(i int) *ast.Term {
@@ -141,15 +210,20 @@ func (d *doc) len() int {
 }
 
 // keys are an object doc's keys in the order OPA iterates an object's.
-func (d *doc) keys() []string {
+func (d *doc) keys() []*ast.Term {
 	if !d.built {
-		return slices.Sorted(maps.Keys(d.obj))
+		names := slices.Sorted(maps.Keys(d.obj))
+		keys := make([]*ast.Term, len(names))
+		for i, n := range names {
+			keys[i] = ast.StringTerm(n)
+		}
+		return keys
 	}
-	keys := make([]string, len(d.kids))
+	keys := make([]*ast.Term, len(d.kids))
 	for i, f := range d.kids {
 		keys[i] = f.key
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, func(a, b *ast.Term) int { return ast.Compare(a.Value, b.Value) })
 	return keys
 }
 
@@ -196,7 +270,7 @@ func (d *doc) solid() *ast.Term {
 	case d.built:
 		kvs := make([][2]*ast.Term, len(d.kids))
 		for i, f := range d.kids {
-			kvs[i] = [2]*ast.Term{ast.StringTerm(f.key), solid(f.val)}
+			kvs[i] = [2]*ast.Term{f.key, solid(f.val)}
 		}
 		d.full = ast.NewTerm(ast.NewObject(kvs...))
 	case d.isArr:
@@ -256,7 +330,7 @@ func (d *doc) StringLength() int                    { return d.solid().Value.Str
 func buildArray(elems []*ast.Term) *ast.Term {
 	for _, e := range elems {
 		if _, ok := e.Value.(*doc); ok {
-			return ast.NewTerm(&doc{built: true, isArr: true, elems: elems})
+			return newDoc(&doc{built: true, isArr: true, elems: elems})
 		}
 	}
 	return ast.NewTerm(ast.NewArray(elems...))

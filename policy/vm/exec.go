@@ -362,18 +362,10 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 			}
 		case opArrayAppend:
 			appendTo(f[in.c], s.read(f, in.a))
-		case opObjectInsert:
-			s.objectAt(f, in.c).Insert(solid(s.read(f, in.a)), solid(s.read(f, in.b)))
-		case opObjectInsertOnce:
-			obj := s.objectAt(f, in.c)
-			k, v := solid(s.read(f, in.a)), solid(s.read(f, in.b))
-			if old := obj.Get(k); old != nil {
-				if ast.Compare(old.Value, v.Value) != 0 {
-					return 0, conflict(in)
-				}
-				continue
+		case opObjectInsert, opObjectInsertOnce:
+			if !s.objectInsert(f, in) {
+				return 0, conflict(in)
 			}
-			obj.Insert(k, v)
 		case opObjectMerge:
 			f[in.c] = merge(f[in.a], f[in.b])
 		case opSetAdd:
@@ -407,12 +399,25 @@ func (s *state) setAt(f []*ast.Term, c int32) ast.Set {
 	return f[c].Value.(ast.Set)
 }
 
-// objectAt returns the object in slot c for an insert.
-func (s *state) objectAt(f []*ast.Term, c int32) ast.Object {
-	if f[c] == emptyObjectTerm {
-		f[c] = ast.NewTerm(ast.NewObject())
+// objectInsert is ObjectInsert and ObjectInsertOnce; false is the
+// latter's conflict. An object that gets a doc as its first member is
+// built as a doc.
+func (s *state) objectInsert(f []*ast.Term, in *instr) bool {
+	k, v := s.read(f, in.a), s.read(f, in.b)
+	once := in.op == opObjectInsertOnce
+	if d, ok := f[in.c].Value.(*doc); ok {
+		return d.insert(f[in.c], k, v, once)
 	}
-	return f[c].Value.(ast.Object)
+	if _, ok := v.Value.(*doc); ok && f[in.c] == emptyObjectTerm && isScalarValue(k) {
+		d := &doc{built: true}
+		d.add(k, v)
+		f[in.c] = newDoc(d)
+		return true
+	}
+	if f[in.c] == emptyObjectTerm {
+		f[in.c] = ast.NewTerm(ast.NewObject())
+	}
+	return insertInto(f[in.c].Value.(ast.Object), k, v, once)
 }
 
 // conflict returns a copy of in's conflict error, which the caller may
@@ -464,7 +469,7 @@ func (s *state) scanDoc(f []*ast.Term, in *instr, d *doc) (int, error) {
 		return -1, nil
 	}
 	for _, k := range d.keys() {
-		if br, done, err := s.step(f, in, ast.StringTerm(k), d.get(k)); done {
+		if br, done, err := s.step(f, in, k, d.dot(k)); done {
 			return br, err
 		}
 	}

@@ -41,11 +41,13 @@ func dot(src, key *ast.Term) *ast.Term {
 // document.
 func (d *doc) dot(key *ast.Term) *ast.Term {
 	if !d.isArr {
-		k, ok := key.Value.(ast.String)
-		if !ok {
-			return nil
+		if k, ok := key.Value.(ast.String); ok {
+			return d.get(string(k))
 		}
-		return d.get(string(k))
+		if f := d.lookup(key); d.built && f != nil {
+			return f.val
+		}
+		return nil
 	}
 	n, ok := key.Value.(ast.Number)
 	if !ok {
