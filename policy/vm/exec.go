@@ -408,16 +408,30 @@ func (s *state) objectInsert(f []*ast.Term, in *instr) bool {
 	if d, ok := f[in.c].Value.(*doc); ok {
 		return d.insert(f[in.c], k, v, once)
 	}
-	if _, ok := v.Value.(*doc); ok && f[in.c] == emptyObjectTerm && isScalarValue(k) {
-		d := &doc{built: true}
-		d.add(k, v)
-		f[in.c] = newDoc(d)
-		return true
-	}
 	if f[in.c] == emptyObjectTerm {
 		f[in.c] = ast.NewTerm(ast.NewObject())
 	}
-	return insertInto(f[in.c].Value.(ast.Object), k, v, once)
+	obj := f[in.c].Value.(ast.Object)
+	if _, ok := v.Value.(*doc); ok {
+		if d := docOf(obj); d != nil {
+			f[in.c] = newDoc(d)
+			return d.insert(f[in.c], k, v, once)
+		}
+	}
+	return insertInto(obj, k, v, once)
+}
+
+// docOf is a built object doc with obj's members, nil when obj has a key
+// that is no scalar.
+func docOf(obj ast.Object) *doc {
+	d := &doc{built: true, kids: make([]field, 0, obj.Len()+1)}
+	if obj.Until(func(k, v *ast.Term) bool {
+		d.add(k, v)
+		return !isScalarValue(k)
+	}) {
+		return nil
+	}
+	return d
 }
 
 // conflict returns a copy of in's conflict error, which the caller may
