@@ -209,6 +209,35 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 		query:  "x := data.a; y := data.a.e; z := data; w := {k | data.a[k]}",
 		data:   `{"a": {"e": {"f": 6}, "h": 1}, "i": [1]}`,
 	}, {
+		// Read in place when input is a LazyObject: objects and arrays
+		// built around input documents, compared, iterated, looked into,
+		// put in sets and returned.
+		name: "input documents in built values",
+		module: `package t
+cs := [{"c": c, "i": i} | some i, c in input.spec.containers]
+names := [e.c.name | some e in cs]
+bykey := {true: input.spec, false: {}}[is_object(input.spec)]
+mixed := {1: input.spec, "s": 2, null: [input.spec.containers]}
+keys := [k | some k, _ in mixed]
+same := input.spec.containers[0] == input.spec.copy
+differ := input.spec.containers[0] == input.spec.containers[1]
+eqast := input.spec.containers[1] == {"name": "b", "env": [{"name": "X"}]}
+member := {"name": "a", "env": []} in input.spec.containers
+inobj := 3 in input.spec.nums
+asset := {c | some c in input.spec.containers}
+counts := [count(input.spec.containers), count(input.spec), count(cs)]
+types := [is_object(input.spec), is_array(input.spec.containers), is_array(cs), is_object(cs[0]), is_string(input.spec)]
+got := [object.get(input.spec, ["containers", 1, "env", 0, "name"], "none"), object.get(cs[0], ["c", "name"], "none"), object.get(input, "nothing", "none")]
+f(c) := count(c.env)
+calls := [f(c) | some c in input.spec.containers]
+copycall := f(input.spec.copy)
+whole := cs
+marshalled := json.marshal(cs[1])
+overridden := x if x := names with input.spec.containers as [{"name": "z"}]`,
+		query: "names := data.t.names; bykey := data.t.bykey; mixed := data.t.mixed; keys := data.t.keys; same := data.t.same; differ := data.t.differ; eqast := data.t.eqast; member := data.t.member; inobj := data.t.inobj; asset := data.t.asset; counts := data.t.counts; types := data.t.types; got := data.t.got; calls := data.t.calls; copycall := data.t.copycall; whole := data.t.whole; marshalled := data.t.marshalled; overridden := data.t.overridden",
+		input: `{"spec": {"containers": [{"name": "a", "env": []}, {"name": "b", "env": [{"name": "X"}]}], "copy": {"name": "a", "env": []}, "nums": {"x": 3}}}`,
+		data:  `{}`,
+	}, {
 		name:   "conflict in a complete rule",
 		module: "package t\np := 1 if input.a\np := 2 if input.b",
 		query:  "x := data.t.p",
@@ -240,6 +269,11 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 			if got := evalVM(t, prog, input, data, tc.strict); !same(got, want) {
 				t.Fatalf("VM: %v\ntopdown: %v", got, want)
 			}
+			if doc := lazyInput(t, input); doc != nil {
+				if got := evalVM(t, prog, doc, data, tc.strict); !same(got, want) {
+					t.Fatalf("VM on the input as a LazyObject: %v\ntopdown: %v", got, want)
+				}
+			}
 			// Again with other documents: the VM keeps the values of
 			// rules that depend on neither across evaluations.
 			other := ast.MustParseTerm(`{"other": [1, 2]}`).Value
@@ -249,6 +283,20 @@ func TestSemanticsAgreeWithTopdown(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lazyInput is input as the webhook hands it over: a LazyObject over the
+// decoded JSON, which the VM reads in place. nil when input is no object.
+func lazyInput(t *testing.T, input ast.Value) ast.Value {
+	t.Helper()
+	if _, ok := input.(ast.Object); !ok {
+		return nil
+	}
+	j, err := ast.JSON(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ast.LazyObject(j.(map[string]any))
 }
 
 type prints struct{ lines []string }
