@@ -1,9 +1,9 @@
 package webhook
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"gitgate.dev/gitgate/internal/promreg"
 )
 
 // Metric label values of the decision label.
@@ -45,59 +45,29 @@ type metrics struct {
 var latencyBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	r := promreg.New(reg)
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: promreg.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitgate_admission_requests_total",
 			Help: "Admission requests answered, by operation, kind, decision and reason.",
-		}, []string{"operation", "kind", "decision", "reason"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		}, []string{"operation", "kind", "decision", "reason"})),
+		duration: promreg.Register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "gitgate_admission_duration_seconds",
 			Help:    "Time to answer an admission request, by webhook.",
 			Buckets: latencyBuckets,
-		}, []string{"webhook"}),
-		policyDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+		}, []string{"webhook"})),
+		policyDuration: promreg.Register(r, prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "gitgate_policy_evaluation_duration_seconds",
 			Help:    "Time Rego policy evaluation took on one admission request.",
 			Buckets: latencyBuckets,
-		}),
-		panics: prometheus.NewCounter(prometheus.CounterOpts{
+		})),
+		panics: promreg.Register(r, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gitgate_admission_panics_total",
 			Help: "Panics recovered while answering admission requests.",
-		}),
+		})),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	var err error
-	m.requests, err = register(reg, m.requests)
-	if err != nil {
-		return nil, err
-	}
-	if m.duration, err = register(reg, m.duration); err != nil {
-		return nil, err
-	}
-	if m.policyDuration, err = register(reg, m.policyDuration); err != nil {
-		return nil, err
-	}
-	if m.panics, err = register(reg, m.panics); err != nil {
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector already registered under
-// its name, so that several servers (tests, a restart in-process) can share
-// one registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }

@@ -1,9 +1,9 @@
 package drift
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"gitgate.dev/gitgate/internal/promreg"
 )
 
 // metrics are the Watcher's metrics, all in this one place:
@@ -31,57 +31,28 @@ type metrics struct {
 var revertBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	r := promreg.New(reg)
 	m := &metrics{
-		detected: prometheus.NewCounterVec(prometheus.CounterOpts{
+		detected: promreg.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitgate_drift_detected_total",
 			Help: "Drifts of managed objects from Git found, by source and kind.",
-		}, []string{"source", "kind"}),
-		reverted: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"source", "kind"})),
+		reverted: promreg.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitgate_drift_reverted_total",
 			Help: "Drifts of managed objects put back to Git, by source and kind.",
-		}, []string{"source", "kind"}),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+		}, []string{"source", "kind"})),
+		latency: promreg.Register(r, prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "gitgate_drift_revert_seconds",
 			Help:    "Time from an edit outside Git to its revert.",
 			Buckets: revertBuckets,
-		}),
-		watches: prometheus.NewGauge(prometheus.GaugeOpts{
+		})),
+		watches: promreg.Register(r, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gitgate_drift_watches",
 			Help: "Informers watching managed objects, one per group/kind.",
-		}),
+		})),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	var err error
-	if m.detected, err = register(reg, m.detected); err != nil {
-		return nil, err
-	}
-	if m.reverted, err = register(reg, m.reverted); err != nil {
-		return nil, err
-	}
-	if m.latency, err = register(reg, m.latency); err != nil {
-		return nil, err
-	}
-	if m.watches, err = register(reg, m.watches); err != nil {
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector already registered under
-// its name, so that several Watchers (tests, a restart in-process) can share
-// one registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }

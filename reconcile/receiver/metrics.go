@@ -1,9 +1,9 @@
 package receiver
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"gitgate.dev/gitgate/internal/promreg"
 )
 
 // Values of the result label, a fixed set so that no sender can grow the
@@ -29,25 +29,16 @@ var results = []string{
 // refusals can be graphed before the first one. A registry that already
 // holds it (a second handler in one process) shares it.
 func newRequestsMetric(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+	r := promreg.New(reg)
+	c := promreg.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gitgate_receiver_requests_total",
 		Help: "Push webhook requests answered by the receiver, by result.",
-	}, []string{"result"})
-	if reg != nil {
-		if err := reg.Register(c); err != nil {
-			are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err)
-			if !ok {
-				return nil, err
-			}
-			existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-			if !ok {
-				return nil, err
-			}
-			c = existing
-		}
+	}, []string{"result"}))
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
-	for _, r := range results {
-		c.WithLabelValues(r)
+	for _, result := range results {
+		c.WithLabelValues(result)
 	}
 	return c, nil
 }
