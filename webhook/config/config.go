@@ -141,18 +141,7 @@ func (s Scope) Validating() (*admissionregistrationv1.ValidatingWebhookConfigura
 		if part.scope == admissionregistrationv1.ClusterScope {
 			rules = append(rules, SourceStatusRule())
 		}
-		vwc.Webhooks = append(vwc.Webhooks, admissionregistrationv1.ValidatingWebhook{
-			Name:                    part.name,
-			ClientConfig:            *c.client.DeepCopy(),
-			Rules:                   rules,
-			FailurePolicy:           &c.failurePolicy,
-			MatchPolicy:             new(admissionregistrationv1.Equivalent),
-			NamespaceSelector:       c.namespaceSelector(),
-			ObjectSelector:          &metav1.LabelSelector{},
-			SideEffects:             new(admissionregistrationv1.SideEffectClassNone),
-			TimeoutSeconds:          new(c.timeout),
-			AdmissionReviewVersions: []string{"v1"},
-		})
+		vwc.Webhooks = append(vwc.Webhooks, c.webhook(part.name, rules))
 	}
 	return vwc, nil
 }
@@ -198,21 +187,48 @@ func (s Scope) Mutating() (*admissionregistrationv1.MutatingWebhookConfiguration
 	}
 	for _, part := range c.parts(MutateNamespacedWebhook, MutateClusterWebhook) {
 		rules := rulesFor(part.resources, part.scope, ops, false)
-		mwc.Webhooks = append(mwc.Webhooks, admissionregistrationv1.MutatingWebhook{
-			Name:                    part.name,
-			ClientConfig:            *c.client.DeepCopy(),
-			Rules:                   rules,
-			FailurePolicy:           &c.failurePolicy,
-			MatchPolicy:             new(admissionregistrationv1.Equivalent),
-			NamespaceSelector:       c.namespaceSelector(),
-			ObjectSelector:          &metav1.LabelSelector{},
-			SideEffects:             new(admissionregistrationv1.SideEffectClassNone),
-			TimeoutSeconds:          new(c.timeout),
-			AdmissionReviewVersions: []string{"v1"},
-			ReinvocationPolicy:      new(admissionregistrationv1.NeverReinvocationPolicy),
-		})
+		mwc.Webhooks = append(mwc.Webhooks, mutating(c.webhook(part.name, rules)))
 	}
 	return mwc, nil
+}
+
+// webhook is the webhook name with rules and the settings every webhook of
+// both configurations shares, as a validating webhook; mutating turns it
+// into a mutating one. Each call makes fresh values: the configurations
+// must not share them.
+func (c *resolved) webhook(name string, rules []admissionregistrationv1.RuleWithOperations) admissionregistrationv1.ValidatingWebhook {
+	return admissionregistrationv1.ValidatingWebhook{
+		Name:                    name,
+		ClientConfig:            *c.client.DeepCopy(),
+		Rules:                   rules,
+		FailurePolicy:           &c.failurePolicy,
+		MatchPolicy:             new(admissionregistrationv1.Equivalent),
+		NamespaceSelector:       c.namespaceSelector(),
+		ObjectSelector:          &metav1.LabelSelector{},
+		SideEffects:             new(admissionregistrationv1.SideEffectClassNone),
+		TimeoutSeconds:          new(c.timeout),
+		AdmissionReviewVersions: []string{"v1"},
+	}
+}
+
+// mutating is w as a mutating webhook, which is never reinvoked. It copies
+// every field the two webhook types share (TestMutatingCopiesEveryField
+// checks that none is missed).
+func mutating(w admissionregistrationv1.ValidatingWebhook) admissionregistrationv1.MutatingWebhook {
+	return admissionregistrationv1.MutatingWebhook{
+		Name:                    w.Name,
+		ClientConfig:            w.ClientConfig,
+		Rules:                   w.Rules,
+		FailurePolicy:           w.FailurePolicy,
+		MatchPolicy:             w.MatchPolicy,
+		NamespaceSelector:       w.NamespaceSelector,
+		ObjectSelector:          w.ObjectSelector,
+		SideEffects:             w.SideEffects,
+		TimeoutSeconds:          w.TimeoutSeconds,
+		AdmissionReviewVersions: w.AdmissionReviewVersions,
+		MatchConditions:         w.MatchConditions,
+		ReinvocationPolicy:      new(admissionregistrationv1.NeverReinvocationPolicy),
+	}
 }
 
 // resolved is a validated Scope with its defaults filled in.

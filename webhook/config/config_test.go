@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -467,5 +468,32 @@ func TestSourceStatusRuleMatchesCRD(t *testing.T) {
 	}
 	if crd.Spec.Group != SourceGroup || crd.Spec.Names.Plural != SourceResource || crd.Spec.Scope != "Cluster" {
 		t.Fatalf("CRD %s/%s scope %s; the rule names %s/%s, cluster-scoped", crd.Spec.Group, crd.Spec.Names.Plural, crd.Spec.Scope, SourceGroup, SourceResource)
+	}
+}
+
+// TestMutatingCopiesEveryField checks that mutating carries over every
+// field a validating webhook has, so that a field webhook sets (or a new
+// field of the API type) cannot silently go missing from the mutating
+// configuration.
+func TestMutatingCopiesEveryField(t *testing.T) {
+	s := Scope{Namespace: "gitgate-system", Resources: managed(), Service: &Service{Name: "gitgate"}}
+	c, err := s.common(MutatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.webhook(MutateNamespacedWebhook, rulesFor(c.namespaced, admissionregistrationv1.NamespacedScope, []admissionregistrationv1.OperationType{admissionregistrationv1.Create}, false))
+	// The one field webhook leaves empty, set so that its copy is checked too.
+	w.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "any", Expression: "true"}}
+	m := reflect.ValueOf(mutating(w))
+	v := reflect.ValueOf(w)
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if v.Field(i).IsZero() {
+			t.Errorf("%s is empty in the test's webhook: set it, so that the test checks mutating copies it", name)
+			continue
+		}
+		if got := m.FieldByName(name); !got.IsValid() || !reflect.DeepEqual(got.Interface(), v.Field(i).Interface()) {
+			t.Errorf("mutating does not copy %s", name)
+		}
 	}
 }
