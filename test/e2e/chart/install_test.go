@@ -27,6 +27,8 @@ func TestHelmInstallDryRun(t *testing.T) {
 			rel:  release{name: "gitgate", namespace: "gitgate-install"},
 			want: []string{
 				"NOTES:",
+				"Image: ghcr.io/gitgate-dev/gitgate:", // the chart's appVersion follows
+				"(another build or a mirror: set\nimage.repository, and image.tag or image.digest)",
 				"gitgate makes its own CA (Secret gitgate-webhook-ca)",
 				"Next: create a GitSource",
 				"  - Deployment.apps",
@@ -41,6 +43,7 @@ func TestHelmInstallDryRun(t *testing.T) {
 			rel:      release{name: "gitgate", namespace: "gitgate-install-full", values: []string{testdata("values-full.yaml")}},
 			thirdPty: true,
 			want: []string{
+				"Image: registry.example/gitgate/gitgate@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef (",
 				"cert-manager issues the serving certificate into Secret\ngitgate-webhook-tls",
 				`Root GitSource "platform" pulls https://git.example/platform/cluster.git.`,
 				"can always heal: gitgate-install-full, kube-node-lease, kube-system, monitoring.",
