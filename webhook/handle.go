@@ -33,7 +33,8 @@ type outcome struct {
 
 // Validate is the validating webhook: the decision pipeline of the package
 // doc over one request. It never panics; a panic inside is answered 500
-// and counted.
+// and counted. The request's objects are read in place: the caller must
+// not modify their raw bytes afterwards.
 func (s *Server) Validate(ctx context.Context, req admission.Request) admission.Response {
 	return s.handle(ctx, webhookValidate, &req.AdmissionRequest)
 }

@@ -89,7 +89,9 @@ func decodeObject(raw runtime.RawExtension) (map[string]any, error) {
 // (Git's manifest of it, or for an oldObject the object): the parts equal
 // to other's are other's, shared rather than decoded again. Neither is
 // modified afterwards: the webhook only reads request objects, and the
-// Index's manifests are read-only for everyone.
+// Index's manifests are read-only for everyone. The object's strings are
+// substrings of raw's bytes, which nothing modifies either: a request's
+// body is read for it alone.
 func decodeObjectLike(raw runtime.RawExtension, other map[string]any) (map[string]any, error) {
 	data := raw.Raw
 	if len(data) == 0 && raw.Object != nil {
@@ -105,7 +107,7 @@ func decodeObjectLike(raw runtime.RawExtension, other map[string]any) (map[strin
 	if other != nil {
 		like = other
 	}
-	v, err := jsonmap.DecodeLike(data, like)
+	v, err := jsonmap.DecodeLikeOwned(data, like)
 	if err != nil {
 		return nil, fmt.Errorf("decode: %w", decodeError(data, err))
 	}

@@ -26,13 +26,14 @@ func (e *SyntaxError) Error() string {
 }
 
 // Decode decodes data, one JSON value with optional whitespace around it.
-func Decode(data []byte) (any, error) { return decode(data, (*Decoder).Value) }
+func Decode(data []byte) (any, error) { return decode(data, string(data), (*Decoder).Value) }
 
-// decode runs value on a pooled Decoder over data and checks that nothing
-// but whitespace follows.
-func decode(data []byte, value func(*Decoder) (any, error)) (any, error) {
+// decode runs value on a pooled Decoder over data, whose strings are
+// substrings of str (data as a string), and checks that nothing but
+// whitespace follows.
+func decode(data []byte, str string, value func(*Decoder) (any, error)) (any, error) {
 	d := decoders.Get().(*Decoder)
-	d.reset(data)
+	d.reset(data, str)
 	v, err := value(d)
 	if err == nil {
 		err = d.Finish()
@@ -70,8 +71,8 @@ func NewDecoder(data []byte) *Decoder {
 	return &Decoder{data: data}
 }
 
-func (d *Decoder) reset(data []byte) {
-	d.data, d.str, d.pos, d.depth = data, string(data), 0, 0
+func (d *Decoder) reset(data []byte, str string) {
+	d.data, d.str, d.pos, d.depth = data, str, 0, 0
 }
 
 // release returns d to the pool; stacks grown by a huge document are

@@ -78,6 +78,13 @@ func FuzzDecodeLike(f *testing.F) {
 		if p, ok := same(got, want, "$"); err == nil && !ok {
 			t.Fatalf("at %s: %#v, Decode has %#v, for %q like %q", p, got, want, data, likeText)
 		}
+		owned, err := DecodeLikeOwned(bytes.Clone(data), like)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("owned: error %v, Decode's error %v, for %q like %q", err, wantErr, data, likeText)
+		}
+		if p, ok := same(owned, want, "$"); err == nil && !ok {
+			t.Fatalf("owned, at %s: %#v, Decode has %#v, for %q like %q", p, owned, want, data, likeText)
+		}
 		if like != nil {
 			again, _ := Decode(likeText)
 			if p, ok := same(like, again, "$"); !ok {
