@@ -24,17 +24,17 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lib/cache.sh
+source "$here/../lib/cache.sh"
 
-# The versions come from the committed wrapper go.mod, so the cache key cannot
-# drift from what is built.
-helm_version="$(awk '$1 == "helm.sh/helm/v3" { print $2; exit }' "$here/go.mod")"
-client_go_version="$(awk '$1 == "k8s.io/client-go" { print $2; exit }' "$here/go.mod")"
+helm_version="$(pinned helm.sh/helm/v3 "$here/go.mod")"
+client_go_version="$(pinned k8s.io/client-go "$here/go.mod")"
 if [[ -z "$helm_version" || -z "$client_go_version" ]]; then
   echo "build.sh: cannot read the pinned versions from $here/go.mod" >&2
   exit 1
 fi
 
-cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/gitgate/helm"
+cache_root="$(cache_dir helm)"
 dest="$cache_root/$helm_version"
 bin="$dest/helm"
 
@@ -46,33 +46,11 @@ crd_sources=(
 crds="$dest/crds"
 crd_stamp="$(for s in "${crd_sources[@]}"; do echo "${s%% *}"; done)"
 
-if [[ "${1:-}" == "--print-path" ]]; then
-  echo "$bin"
-  exit 0
-fi
-
 complete() {
   [[ -x "$bin" && "$(cat "$crds/VERSIONS" 2>/dev/null)" == "$crd_stamp" ]]
 }
 
-if complete; then
-  echo "$bin"
-  exit 0
-fi
-
-mkdir -p "$cache_root"
-
-# Several checkouts or test runs may ask at once: one builds, the others wait
-# and then find the binary. Without flock the atomic rename still keeps the
-# cache whole; two builds just race to finish.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$cache_root/.lock"
-  flock 9
-  if complete; then
-    echo "$bin"
-    exit 0
-  fi
-fi
+cache_ready_or_lock "$cache_root" "$bin" "${1:-}"
 
 # A go.work around the checkout must not pull the wrapper module into it.
 export GOWORK=off CGO_ENABLED=0
@@ -109,8 +87,7 @@ if [[ -x "$bin" ]]; then
   exit 0
 fi
 
-tmp="$(mktemp -d "$cache_root/.build-$helm_version.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+cache_build_dir "$cache_root" "$helm_version"
 
 # helm's own Makefile stamps these: its version, and the Kubernetes version it
 # assumes for `helm template` and `helm lint` (.Capabilities.KubeVersion and
@@ -127,16 +104,8 @@ done
 
 start=$SECONDS
 echo "building helm $helm_version into $dest (first run only; this takes minutes)" >&2
-(cd "$here" && nice -n 19 go build -trimpath -ldflags "$ldflags" -o "$tmp/helm" helm.sh/helm/v3/cmd/helm)
-chmod 0755 "$tmp"
-
-if [[ -e "$dest" ]]; then
-  old="$(mktemp -d "$cache_root/.old-$helm_version.XXXXXX")"
-  mv "$dest" "$old/"
-  rm -rf "$old"
-fi
-mv "$tmp" "$dest"
-trap - EXIT
+(cd "$here" && nice -n 19 go build -trimpath -ldflags "$ldflags" -o "$cache_tmp/helm" helm.sh/helm/v3/cmd/helm)
+cache_install "$cache_root" "$dest"
 echo "built in $((SECONDS - start))s" >&2
 fetch_crds
 echo "$bin"
