@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"syscall"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"gitgate.dev/gitgate/internal/benchobj"
+	"gitgate.dev/gitgate/internal/gctune"
 	"gitgate.dev/gitgate/provenance/index"
 )
 
@@ -31,6 +33,10 @@ func liveBig() map[string]any {
 // benchFixture is the test fixture with the big Deployment in the Index.
 func benchFixture(b *testing.B) *fixture {
 	b.Helper()
+	// The garbage collector as gitgate serve sets it (GOGC 400 unless the
+	// environment sets GOGC): GOGC=100 in the environment measures Go's
+	// default.
+	b.Cleanup(gctune.Tune(b.Context(), os.LookupEnv))
 	f := newFixture(b)
 	bld := index.NewBuilder()
 	for _, name := range gitFiles {

@@ -29,6 +29,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"gitgate.dev/gitgate/internal/gctune"
 )
 
 func main() {
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	// Server and clients collect garbage as gitgate serve does.
+	defer gctune.Tune(ctx, os.LookupEnv)()
 	rep, err := benchmark(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "webhookload: %v\n", err)

@@ -6,18 +6,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"gitgate.dev/gitgate/internal/gctune"
 	"gitgate.dev/gitgate/internal/profile"
 	"gitgate.dev/gitgate/policy"
 	"gitgate.dev/gitgate/policy/report"
@@ -109,11 +106,7 @@ over 32 MiB or a binary file).`,
 }
 
 func runCheck(ctx context.Context, s Streams, o *checkOptions, args []string) error {
-	_, gogc := os.LookupEnv("GOGC")
-	_, gomemlimit := os.LookupEnv("GOMEMLIMIT")
-	if !gogc && !gomemlimit {
-		defer tuneGC(ctx)()
-	}
+	defer gctune.Tune(ctx, os.LookupEnv)()
 	if o.cpuProfile != "" {
 		stop, err := profile.StartCPU(o.cpuProfile)
 		if err != nil {
@@ -323,48 +316,4 @@ func loadAll(ctx context.Context, n int, load func(context.Context, int) (policy
 		}
 	}
 	return inputs, nil
-}
-
-// check's garbage collection, when GOGC and GOMEMLIMIT are not set. Its live
-// heap starts small (the compiled policies and a few inputs in flight) while
-// it allocates fast (every parsed document is garbage after evaluation), so
-// the default GOGC of 100 collects very often. tuneGC gives the heap 400 %
-// headroom up to gcFloor, and as the results pile up (a large library over
-// many thousand files) lets it grow to twice the live heap only, by moving
-// the soft memory limit: a fixed limit below the live heap would make the
-// collector run without pause.
-const (
-	gcPercent = 400
-	gcFloor   = 64 << 20
-)
-
-func tuneGC(ctx context.Context) (restore func()) {
-	oldPercent := debug.SetGCPercent(gcPercent)
-	oldLimit := debug.SetMemoryLimit(gcFloor)
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				metrics.Read(sample)
-				if sample[0].Value.Kind() == metrics.KindUint64 {
-					live := int64(min(sample[0].Value.Uint64(), math.MaxInt64/2))
-					debug.SetMemoryLimit(max(gcFloor, 2*live))
-				}
-			}
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
-		debug.SetGCPercent(oldPercent)
-		debug.SetMemoryLimit(oldLimit)
-	}
 }

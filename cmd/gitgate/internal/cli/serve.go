@@ -15,6 +15,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"gitgate.dev/gitgate/cmd/gitgate/internal/server"
+	"gitgate.dev/gitgate/internal/gctune"
 )
 
 // envPrefix starts the environment variable of every flag of the commands
@@ -172,6 +173,9 @@ func runServe(ctx context.Context, s Streams, cfg server.Config, deps serveDeps)
 	if err != nil {
 		return usageError(err)
 	}
+	// Admission answers within milliseconds: collect garbage less often
+	// than Go's default (internal/gctune).
+	defer gctune.Tune(ctx, deps.lookupEnv)()
 	err = deps.run(ctx, cfg, restCfg, log)
 	switch {
 	case err == nil:
