@@ -35,6 +35,7 @@ type doc struct {
 	kids  []field     // object members read so far
 	elems []*ast.Term // array elements, made at the first read
 	full  *ast.Term   // the whole document converted, once needed
+	slab  *docSlab    // where the docs read from a Go document come from
 }
 
 // field is an object doc's member. A Go object's keys are strings; an
@@ -56,29 +57,83 @@ func newDoc(d *doc) *ast.Term {
 // as a doc instead.
 var lazyObjectType = reflect.TypeOf(ast.LazyObject(nil))
 
-// docInput returns input with a LazyObject's document read in place.
-func docInput(input *ast.Term) *ast.Term {
+// docInput returns input with a LazyObject's document read in place, its
+// docs taken from slab.
+func docInput(input *ast.Term, slab *docSlab) *ast.Term {
 	if input == nil || reflect.TypeOf(input.Value) != lazyObjectType {
 		return input
 	}
 	// ValueToInterface gives a LazyObject's document itself, not a copy.
 	m, err := ast.ValueToInterface(input.Value, nil)
 	if obj, ok := m.(map[string]any); ok && err == nil {
-		return newDoc(&doc{obj: obj})
+		d := slab.doc()
+		d.obj = obj
+		return newDoc(d)
 	}
 	return input
+}
+
+// docSlab hands out the docs an evaluation reads from its input, and
+// their first members, from arrays that the next evaluation on the same
+// state reuses: one allocation for many docs, and none once the arrays
+// have grown to what a policy reads. No doc outlives its evaluation: what
+// leaves it (results, built-in operands, printed values) is converted
+// first, and the frames and the memo are cleared at its end.
+type docSlab struct {
+	docs []doc
+	n    int
+	kids []field
+	nk   int
+}
+
+// slabFields is the room for members each object doc starts with.
+const slabFields = 4
+
+func (b *docSlab) doc() *doc {
+	if b.n == len(b.docs) {
+		// The full array stays with the docs taken from it; the next
+		// evaluation reuses the new one.
+		b.docs, b.n = make([]doc, max(32, 2*len(b.docs))), 0
+	}
+	d := &b.docs[b.n]
+	b.n++
+	d.slab = b
+	return d
+}
+
+// fields is an empty member list with room for slabFields members;
+// appending more moves it to an array of its own.
+func (b *docSlab) fields() []field {
+	if b.nk+slabFields > len(b.kids) {
+		b.kids, b.nk = make([]field, max(32*slabFields, 2*len(b.kids))), 0
+	}
+	f := b.kids[b.nk : b.nk : b.nk+slabFields]
+	b.nk += slabFields
+	return f
+}
+
+// reset makes the arrays free for the next evaluation, dropping what the
+// docs referred to.
+func (b *docSlab) reset() {
+	clear(b.docs[:b.n])
+	clear(b.kids[:b.nk])
+	b.n, b.nk = 0, 0
 }
 
 // wrap is the term for a value found in a document: a doc for an object or
 // an array, the converted value otherwise. Like ast.LazyObject, it takes
 // documents whose values convert (JSON-decoded values, strings, numbers,
 // string slices and maps).
-func wrap(x any) *ast.Term {
+func (b *docSlab) wrap(x any) *ast.Term {
 	switch x := x.(type) {
 	case map[string]any:
-		return newDoc(&doc{obj: x})
+		d := b.doc()
+		d.obj = x
+		return newDoc(d)
 	case []any:
-		return newDoc(&doc{arr: x, isArr: true})
+		d := b.doc()
+		d.arr, d.isArr = x, true
+		return newDoc(d)
 	case string:
 		return ast.StringTerm(x)
 	}
@@ -176,9 +231,9 @@ func (d *doc) get(key string) *ast.Term {
 	if !ok {
 		return nil
 	}
-	t := wrap(x)
+	t := d.slab.wrap(x)
 	if d.kids == nil {
-		d.kids = make([]field, 0, 4)
+		d.kids = d.slab.fields()
 	}
 	d.kids = append(d.kids, field{name: key, val: t})
 	return t
@@ -192,7 +247,7 @@ func (d *doc) elem(i int) *ast.Term {
 		d.elems = make([]*ast.Term, len(d.arr))
 	}
 	if d.elems[i] == nil {
-		d.elems[i] = wrap(d.arr[i])
+		d.elems[i] = d.slab.wrap(d.arr[i])
 	}
 	return d.elems[i]
 }

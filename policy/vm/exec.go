@@ -59,7 +59,7 @@ func (p *Program) Eval(ctx context.Context, i int, input, data *ast.Term, opts O
 	}
 	plan := p.plans[i]
 	f := s.push(plan.nlocals)
-	f[0], f[1] = docInput(input), data
+	f[0], f[1] = docInput(input, &s.slab), data
 	for _, b := range plan.blocks {
 		br, err := s.run(f, b)
 		if err != nil {
@@ -93,6 +93,7 @@ type state struct {
 	out        *ast.Term   // a built-in's output
 	nout       int         // how many outputs it gave
 	onOut      func(*ast.Term) error
+	slab       docSlab // the docs read from input
 }
 
 // output is the iterator built-ins hand their results to.
@@ -147,6 +148,7 @@ func putState(s *state) {
 	s.cancel = nil
 	s.bctx = topdown.BuiltinContext{}
 	clear(s.args)
+	s.slab.reset()
 	// An error leaves the frames of the calls it went through.
 	clear(s.stack[:s.sp])
 	s.sp = 0
