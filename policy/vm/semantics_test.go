@@ -367,3 +367,24 @@ q := 1 if print({"a": [1, {2}]})`
 		t.Fatalf("VM printed:\n%s\ntopdown printed:\n%s", strings.Join(got.lines, "\n"), strings.Join(want.lines, "\n"))
 	}
 }
+
+// TestResultsOutliveTheirEvaluation: the VM reuses what it read an input
+// with in its next evaluation; results already returned must not change.
+func TestResultsOutliveTheirEvaluation(t *testing.T) {
+	prog := prepareVM(t, "package t\ncs := [{\"c\": c, \"sc\": object.get(c, \"securityContext\", {})} | some c in input.containers]\nfirst := input.containers[0]", "cs := data.t.cs; first := data.t.first")
+	eval := func(doc string) []*ast.Term {
+		rs, err := prog.Eval(t.Context(), 0, ast.NewTerm(lazyInput(t, ast.MustParseTerm(doc).Value)), ast.NewTerm(ast.NewObject()), vm.Options{})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("results %v, error %v", rs, err)
+		}
+		return rs
+	}
+	first := eval(`{"containers": [{"name": "a", "securityContext": {"privileged": true}}, {"name": "b"}]}`)
+	want := first[0].String()
+	for range 3 {
+		eval(`{"containers": [{"name": "x", "env": [{"name": "E"}]}, {"name": "y", "securityContext": {}}, {"name": "z"}]}`)
+	}
+	if got := first[0].String(); got != want {
+		t.Fatalf("the first results changed:\n%s\nwere\n%s", got, want)
+	}
+}
