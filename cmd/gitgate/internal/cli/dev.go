@@ -58,7 +58,8 @@ else the cache that test/envtest/build.sh fills (run from a gitgate checkout,
 dev runs build.sh, which builds them from source once; that first build takes
 long). Everything dev makes lives in one folder: a temporary one, removed at
 the end, or --dir (empty or missing; kept at the end). Every process dev
-starts is stopped when it exits, also on failure and Ctrl-C. Needs git and
+starts is stopped when it exits, also on failure and Ctrl-C (on Linux etcd
+and kube-apiserver die with it even when it is killed). Needs git and
 ssh-keygen.`,
 		Example: `  make demo                # builds what is missing, then runs gitgate dev
   gitgate dev --keep       # walk through, then keep running for kubectl and git`,

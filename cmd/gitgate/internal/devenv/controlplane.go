@@ -27,11 +27,14 @@ type controlPlane struct {
 	// kubeconfig is the admin kubeconfig file.
 	kubeconfig string
 	logs       []io.Closer
+	// endThread ends the thread that started the processes (onOwnThread).
+	endThread func()
 }
 
 // controlPlaneOptions say where the control plane keeps its files.
 type controlPlaneOptions struct {
 	assets     string // etcd, kube-apiserver
+	linkDir    string // links that start them guarded (guard.go)
 	dataDir    string // etcd's data
 	certDir    string // kube-apiserver's certificates
 	logDir     string // etcd.log, kube-apiserver.log
@@ -43,8 +46,13 @@ type controlPlaneOptions struct {
 // controller-runtime's envtest (which picks free ports, makes the API
 // server's certificates and an admin user in system:masters) and writes an
 // admin kubeconfig. The processes run in their own process group, so a
-// Ctrl-C at the terminal reaches only gitgate, which stops them in order.
+// Ctrl-C at the terminal reaches only gitgate, which stops them in order;
+// on Linux they die with gitgate (guard.go).
 func startControlPlane(opts controlPlaneOptions) (*controlPlane, error) {
+	etcdPath, apiPath, err := controlPlaneBinaries(opts.assets, opts.linkDir)
+	if err != nil {
+		return nil, err
+	}
 	for _, d := range []string{opts.dataDir, opts.certDir, opts.logDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("control plane folder: %w", err)
@@ -73,14 +81,19 @@ func startControlPlane(opts controlPlaneOptions) (*controlPlane, error) {
 	// KUBEBUILDER_ASSETS would override BinaryAssetsDirectory inside
 	// envtest; pinned paths keep the folder the user chose.
 	api := te.ControlPlane.GetAPIServer()
-	api.Path = filepath.Join(opts.assets, "kube-apiserver")
+	api.Path = apiPath
 	api.CertDir = opts.certDir
 	api.Out, api.Err = apiLog, apiLog
-	te.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(opts.assets, "etcd"), DataDir: opts.dataDir, Out: etcdLog, Err: etcdLog}
-	cfg, err := te.Start()
+	te.ControlPlane.Etcd = &envtest.Etcd{Path: etcdPath, DataDir: opts.dataDir, Out: etcdLog, Err: etcdLog}
+	var cfg *rest.Config
+	cp.endThread, err = onOwnThread(func() (err error) {
+		cfg, err = te.Start()
+		return err
+	})
 	if err != nil {
 		// Start leaves whatever it started running when a later step fails.
 		_ = te.Stop()
+		cp.endThread()
 		cp.closeLogs()
 		return nil, fmt.Errorf("start etcd and kube-apiserver (logs in %s): %w", opts.logDir, err)
 	}
@@ -116,6 +129,7 @@ func (cp *controlPlane) stop() error {
 			err = fmt.Errorf("stop control plane: %w", e)
 		}
 		cp.env = nil
+		cp.endThread()
 	}
 	cp.closeLogs()
 	return err

@@ -170,7 +170,7 @@ func cmpOr(d, def time.Duration) time.Duration {
 // layout names the environment's files.
 type layout struct {
 	root, logs, kubeconfig, repo, keys, gitConfig, kubeHome string
-	etcd, apiserver, gitgate                                string
+	etcd, apiserver, gitgate, bin                           string
 }
 
 // makeLayout creates the root folder: dir (empty or missing) or a new
@@ -210,6 +210,7 @@ func makeLayout(dir string) (layout, bool, error) {
 		etcd:       filepath.Join(root, "etcd"),
 		apiserver:  filepath.Join(root, "kube-apiserver"),
 		gitgate:    filepath.Join(root, "gitgate"),
+		bin:        filepath.Join(root, "bin"),
 	}, temp, nil
 }
 
@@ -242,7 +243,7 @@ func (e *env) start(ctx context.Context, assets string) error {
 		return err
 	}
 	e.cp, err = startControlPlane(controlPlaneOptions{
-		assets: assets, dataDir: e.lay.etcd, certDir: e.lay.apiserver, logDir: e.lay.logs,
+		assets: assets, linkDir: e.lay.bin, dataDir: e.lay.etcd, certDir: e.lay.apiserver, logDir: e.lay.logs,
 		kubeconfig: e.lay.kubeconfig, crds: defs,
 	})
 	if err != nil {
