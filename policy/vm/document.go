@@ -35,6 +35,7 @@ type doc struct {
 	kids  []field     // object members read so far
 	elems []*ast.Term // array elements, made at the first read
 	full  *ast.Term   // the whole document converted, once needed
+	keyed []*ast.Term // a Go object's keys in order, once iterated
 	slab  *docSlab    // where the docs read from a Go document come from
 }
 
@@ -79,11 +80,15 @@ func docInput(input *ast.Term, slab *docSlab) *ast.Term {
 // have grown to what a policy reads. No doc outlives its evaluation: what
 // leaves it (results, built-in operands, printed values) is converted
 // first, and the frames and the memo are cleared at its end.
+//
+// The terms of the scalars read are handed out from arrays too, but never
+// reused: a scalar is its own converted value and may be part of a result.
 type docSlab struct {
-	docs []doc
-	n    int
-	kids []field
-	nk   int
+	docs  []doc
+	n     int
+	kids  []field
+	nk    int
+	terms []ast.Term
 }
 
 // slabFields is the room for members each object doc starts with.
@@ -101,15 +106,26 @@ func (b *docSlab) doc() *doc {
 	return d
 }
 
-// fields is an empty member list with room for slabFields members;
-// appending more moves it to an array of its own.
-func (b *docSlab) fields() []field {
-	if b.nk+slabFields > len(b.kids) {
-		b.kids, b.nk = make([]field, max(32*slabFields, 2*len(b.kids))), 0
+// fields is an empty member list with room for n members; appending more
+// moves it to an array of its own.
+func (b *docSlab) fields(n int) []field {
+	if b.nk+n > len(b.kids) {
+		b.kids, b.nk = make([]field, max(32*slabFields, 2*len(b.kids), n)), 0
 	}
-	f := b.kids[b.nk : b.nk : b.nk+slabFields]
-	b.nk += slabFields
+	f := b.kids[b.nk : b.nk : b.nk+n]
+	b.nk += n
 	return f
+}
+
+// term is a new term of v.
+func (b *docSlab) term(v ast.Value) *ast.Term {
+	if len(b.terms) == 0 {
+		b.terms = make([]ast.Term, 32)
+	}
+	t := &b.terms[0]
+	b.terms = b.terms[1:]
+	t.Value = v
+	return t
 }
 
 // reset makes the arrays free for the next evaluation, dropping what the
@@ -118,6 +134,7 @@ func (b *docSlab) reset() {
 	clear(b.docs[:b.n])
 	clear(b.kids[:b.nk])
 	b.n, b.nk = 0, 0
+	b.terms = nil
 }
 
 // wrap is the term for a value found in a document: a doc for an object or
@@ -135,15 +152,15 @@ func (b *docSlab) wrap(x any) *ast.Term {
 		d.arr, d.isArr = x, true
 		return newDoc(d)
 	case string:
-		return ast.StringTerm(x)
+		return b.term(ast.String(x))
 	}
-	return ast.NewTerm(ast.MustInterfaceToValue(x))
+	return b.term(ast.MustInterfaceToValue(x))
 }
 
 // builtObject is the object of the given keys and values when one of the
 // values is a doc and the keys are distinct scalars, nil otherwise (the
 // plan then builds an OPA object).
-func builtObject(kvs [][2]*ast.Term) *ast.Term {
+func (b *docSlab) builtObject(kvs [][2]*ast.Term) *ast.Term {
 	hasDoc := false
 	for _, kv := range kvs {
 		_, ok := kv[1].Value.(*doc)
@@ -152,7 +169,8 @@ func builtObject(kvs [][2]*ast.Term) *ast.Term {
 	if !hasDoc {
 		return nil
 	}
-	d := &doc{built: true, kids: make([]field, 0, len(kvs))}
+	d := b.doc()
+	d.built, d.kids = true, b.fields(len(kvs))
 	for _, kv := range kvs {
 		if !isScalarValue(kv[0]) || d.lookup(kv[0]) != nil {
 			return nil
@@ -233,7 +251,7 @@ func (d *doc) get(key string) *ast.Term {
 	}
 	t := d.slab.wrap(x)
 	if d.kids == nil {
-		d.kids = d.slab.fields()
+		d.kids = d.slab.fields(slabFields)
 	}
 	d.kids = append(d.kids, field{name: key, val: t})
 	return t
@@ -267,12 +285,14 @@ func (d *doc) len() int {
 // keys are an object doc's keys in the order OPA iterates an object's.
 func (d *doc) keys() []*ast.Term {
 	if !d.built {
-		names := slices.Sorted(maps.Keys(d.obj))
-		keys := make([]*ast.Term, len(names))
-		for i, n := range names {
-			keys[i] = ast.StringTerm(n)
+		if d.keyed == nil {
+			names := slices.Sorted(maps.Keys(d.obj))
+			d.keyed = make([]*ast.Term, len(names))
+			for i, n := range names {
+				d.keyed[i] = ast.StringTerm(n)
+			}
 		}
-		return keys
+		return d.keyed
 	}
 	keys := make([]*ast.Term, len(d.kids))
 	for i, f := range d.kids {
@@ -393,8 +413,8 @@ func buildArray(elems []*ast.Term) *ast.Term {
 
 // buildObject is the object of the given keys and values: a doc when one
 // of the values is a doc and the keys are distinct strings.
-func buildObject(kvs [][2]*ast.Term) *ast.Term {
-	if t := builtObject(kvs); t != nil {
+func (b *docSlab) buildObject(kvs [][2]*ast.Term) *ast.Term {
+	if t := b.builtObject(kvs); t != nil {
 		return t
 	}
 	for i := range kvs {

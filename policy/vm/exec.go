@@ -329,7 +329,7 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 			for i := range items {
 				items[i] = [2]*ast.Term{s.read(f, in.args[2*i]), s.read(f, in.args[2*i+1])}
 			}
-			f[in.c] = buildObject(items)
+			f[in.c] = s.slab.buildObject(items)
 		case opMakeObject:
 			f[in.c] = emptyObjectTerm
 		case opMakeSet:
@@ -415,7 +415,7 @@ func (s *state) objectInsert(f []*ast.Term, in *instr) bool {
 	}
 	obj := f[in.c].Value.(ast.Object)
 	if _, ok := v.Value.(*doc); ok {
-		if d := docOf(obj); d != nil {
+		if d := s.slab.docOf(obj); d != nil {
 			f[in.c] = newDoc(d)
 			return d.insert(f[in.c], k, v, once)
 		}
@@ -425,8 +425,9 @@ func (s *state) objectInsert(f []*ast.Term, in *instr) bool {
 
 // docOf is a built object doc with obj's members, nil when obj has a key
 // that is no scalar.
-func docOf(obj ast.Object) *doc {
-	d := &doc{built: true, kids: make([]field, 0, obj.Len()+1)}
+func (b *docSlab) docOf(obj ast.Object) *doc {
+	d := b.doc()
+	d.built, d.kids = true, b.fields(obj.Len()+1)
 	if obj.Until(func(k, v *ast.Term) bool {
 		d.add(k, v)
 		return !isScalarValue(k)
