@@ -2,11 +2,13 @@ package policy_test
 
 import (
 	"encoding/json"
+	"os"
 	"syscall"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"gitgate.dev/gitgate/internal/gctune"
 	"gitgate.dev/gitgate/policies"
 	"gitgate.dev/gitgate/policy"
 )
@@ -148,6 +150,10 @@ func benchmarkLibrary(b *testing.B, input map[string]any, denied bool, opts ...p
 	// As the webhook hands it over: converted to Rego values as policies
 	// read it.
 	lazy := ast.LazyObject(input)
+	// And with the garbage collection of gitgate serve, where the admission
+	// profile runs (GOGC=400 unless GOGC is set; GOGC=100 in the
+	// environment measures Go's default).
+	b.Cleanup(gctune.Tune(b.Context(), os.LookupEnv))
 	b.ReportAllocs()
 	var ru0, ru1 syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
