@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -273,30 +274,72 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
 }
 
-func TestServeTLS(t *testing.T) {
-	f := newFixture(t)
+// tlsServer is a Server serving HTTPS on loopback through serve (Serve or
+// ServeHandler), and a client that trusts it and would take HTTP/2.
+type tlsServer struct {
+	addr     string
+	accepted *atomic.Int32 // connections accepted
+	client   *http.Client
+	stop     func() // ends serve's context and checks that it returns
+}
+
+func startTLS(t *testing.T, serve func(context.Context, net.Listener, *tls.Config) error) tlsServer {
+	t.Helper()
 	cert, pool := selfSigned(t)
 	var lc net.ListenConfig
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	counted := &countingListener{Listener: ln}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- f.s.Serve(ctx, ln, &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }})
+		done <- serve(ctx, counted, &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }})
 	}()
-	client := &http.Client{Transport: &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2: true,
-	}, Timeout: 10 * time.Second}
-	req := scaleRequest(t, 3, 2)
-	hr, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+ln.Addr().String()+ValidatePath+"?timeout=3s", bytes.NewReader(reviewBody(t, "admission.k8s.io/v1", req)))
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
+	t.Cleanup(transport.CloseIdleConnections)
+	return tlsServer{
+		addr: ln.Addr().String(), accepted: &counted.accepted,
+		client: &http.Client{Transport: transport, Timeout: 10 * time.Second},
+		stop: func() {
+			t.Helper()
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("Serve after cancel: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("Serve did not return after its context ended")
+			}
+		},
+	}
+}
+
+type countingListener struct {
+	net.Listener
+	accepted atomic.Int32
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.accepted.Add(1)
+	}
+	return c, err
+}
+
+// review posts req to the validating webhook and returns the answer, the
+// protocol and the TLS state of the response.
+func (ts tlsServer) review(t *testing.T, req admission.Request) (*admissionv1.AdmissionResponse, string, *tls.ConnectionState) {
+	t.Helper()
+	hr, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+ts.addr+ValidatePath+"?timeout=3s", bytes.NewReader(reviewBody(t, "admission.k8s.io/v1", req)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(hr)
+	resp, err := ts.client.Do(hr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,24 +348,56 @@ func TestServeTLS(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatal(err)
 	}
-	if out.Response == nil || out.Response.Allowed || !strings.Contains(out.Response.Result.Message, "spec.replicas: Git has 2, the object has 3") {
-		t.Fatalf("answer %+v", out.Response)
+	return out.Response, resp.Proto, resp.TLS
+}
+
+func TestServeTLS(t *testing.T) {
+	f := newFixture(t)
+	ts := startTLS(t, f.s.Serve)
+	out, proto, state := ts.review(t, scaleRequest(t, 3, 2))
+	if out == nil || out.Allowed || !strings.Contains(out.Result.Message, "spec.replicas: Git has 2, the object has 3") {
+		t.Fatalf("answer %+v", out)
 	}
-	if resp.Proto != "HTTP/1.1" {
-		t.Errorf("protocol %s, want HTTP/1.1 unless EnableHTTP2", resp.Proto)
+	if proto != "HTTP/1.1" {
+		t.Errorf("protocol %s, want HTTP/1.1 unless EnableHTTP2", proto)
 	}
-	if resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
-		t.Errorf("TLS state %+v", resp.TLS)
+	if state == nil || state.Version < tls.VersionTLS12 {
+		t.Errorf("TLS state %+v", state)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Serve after cancel: %v", err)
+	ts.stop()
+}
+
+// TestServeHandlerKeepsConnections: ServeHandler answers with the handler
+// it is given, over HTTP/1.1 as Serve does, and successive reviews share
+// one TLS connection, as the API server sends them: a handshake per call
+// would add round trips and a key exchange to every write.
+func TestServeHandlerKeepsConnections(t *testing.T) {
+	f := newFixture(t)
+	var wrapped atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wrapped.Add(1)
+		f.s.Handler().ServeHTTP(w, r)
+	})
+	ts := startTLS(t, func(ctx context.Context, ln net.Listener, cfg *tls.Config) error {
+		return f.s.ServeHandler(ctx, ln, cfg, h)
+	})
+	const calls = 3
+	for range calls {
+		out, proto, _ := ts.review(t, scaleRequest(t, 2, 2))
+		if out == nil || !out.Allowed {
+			t.Fatalf("answer %+v", out)
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Serve did not return after its context ended")
+		if proto != "HTTP/1.1" {
+			t.Errorf("protocol %s, want HTTP/1.1 unless EnableHTTP2", proto)
+		}
 	}
+	if n := wrapped.Load(); n != calls {
+		t.Errorf("the given handler answered %d of %d reviews", n, calls)
+	}
+	if n := ts.accepted.Load(); n != 1 {
+		t.Errorf("%d connections for %d reviews in a row, want 1", n, calls)
+	}
+	ts.stop()
 }
 
 func TestServeRequiresCertificate(t *testing.T) {

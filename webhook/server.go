@@ -154,6 +154,14 @@ func (s *Server) Start(ctx context.Context, cfg *tls.Config) error {
 // rotate it); TLS 1.2 is the minimum, and HTTP/2 is offered only with
 // Options.EnableHTTP2. Serve closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) error {
+	return s.ServeHandler(ctx, ln, cfg, s.Handler())
+}
+
+// ServeHandler is Serve answering with h instead of Handler(): for a
+// caller that wraps Handler() (tracing, a test that records the reviews)
+// and must serve it as gitgate serve does, with the same TLS, protocols,
+// timeouts and shutdown.
+func (s *Server) ServeHandler(ctx context.Context, ln net.Listener, cfg *tls.Config, h http.Handler) error {
 	if cfg == nil || (len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil) {
 		_ = ln.Close()
 		return errors.New("webhook: a TLS configuration with a certificate is required")
@@ -166,12 +174,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg *tls.Config) er
 		tc.NextProtos = []string{"http/1.1"}
 	}
 	srv := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		// Bodies are capped and the API server sends them at once; a slow
 		// sender only holds a connection this long.
-		ReadTimeout:    30 * time.Second,
-		WriteTimeout:   30 * time.Second,
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		// The API server keeps a connection to the webhook open between
+		// calls and drops it after 90 s idle (client-go's transport): a
+		// longer IdleTimeout leaves the closing to it, where gitgate
+		// closing first could race a review sent on that connection.
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: 1 << 20,
 		ErrorLog:       log.New(logWriter{s.log.V(1)}, "", 0),
