@@ -9,12 +9,14 @@
 #
 # The benchmark (BenchmarkWebhookThroughAPIServer in test/e2e) starts etcd
 # and kube-apiserver (built from source by test/envtest/build.sh), serves
-# gitgate's admission server in the test process over TLS on 127.0.0.1,
-# registers both webhook configurations as webhook/config generates them
-# with the caBundle webhook/certs injects, applies a managed Namespace and
-# ConfigMap with kubectl, and then patches an annotation of that ConfigMap
-# WRITES times with client-go: a change Git allows, so every write calls the
-# mutating and the validating webhook and is admitted.
+# gitgate's admission server in the test process over TLS on 127.0.0.1 as
+# gitgate serve does (webhook.Server's HTTP/1.1 serving, serve's GOGC 400
+# unless GOGC is set in the environment), registers both webhook
+# configurations as webhook/config generates them with the caBundle
+# webhook/certs injects, applies a managed Namespace and ConfigMap with
+# kubectl, and then patches an annotation of that ConfigMap WRITES times
+# with client-go: a change Git allows, so every write calls the mutating
+# and the validating webhook and is admitted.
 #
 # Reported per run: validate-/mutate-mean-ms (the API server's mean time per
 # webhook call, TLS, network and review encoding included), -p99-ms (the

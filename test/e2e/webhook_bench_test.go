@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"gitgate.dev/gitgate/internal/gctune"
 	"gitgate.dev/gitgate/policies"
 	"gitgate.dev/gitgate/policy"
 	"gitgate.dev/gitgate/webhook/certs"
@@ -37,10 +39,14 @@ const apiserverWebhookMetric = "apiserver_admission_webhook_admission_duration_s
 // the client sees it; the webhooks' share of it; and the same writes
 // without the webhooks (baseline), with the difference of the percentiles.
 // The whole policy library is on, as a GitSource that names it configures
-// the webhook: every request is also evaluated against it.
+// the webhook: every request is also evaluated against it. The server runs
+// as gitgate serve runs it: served by webhook.Server (HTTP/1.1), with
+// serve's garbage-collector setting (internal/gctune; the writing client
+// shares the process and the setting).
 //
 //	test/bench/webhook-apiserver.sh (or: go test ./test/e2e -run '^$' -bench WebhookThroughAPIServer -benchtime 2000x)
 func BenchmarkWebhookThroughAPIServer(b *testing.B) {
+	b.Cleanup(gctune.Tune(b.Context(), os.LookupEnv))
 	s := newWebhookSuite(b, e2eRepo(b), certs.Options{})
 	s.register(b)
 	s.waitCalled(b, "a Namespace create", s.probeNamespace(b), func(c admissionCall) bool {
