@@ -420,3 +420,24 @@ func TestNewServerRequiresDesired(t *testing.T) {
 		t.Fatal("NewServer without Desired succeeded")
 	}
 }
+
+// TestShutdownClosesConnectionsWithoutRequest: a client may leave a
+// connection open that never sends a request (an HTTP transport keeps a
+// dial that lost the race to an idle connection). http.Server.Shutdown
+// waits for such a connection until it is five seconds old, longer than
+// the drain; Serve closes it and shuts down in time.
+func TestShutdownClosesConnectionsWithoutRequest(t *testing.T) {
+	f := newFixture(t)
+	f.s.opts.ShutdownTimeout = 3 * time.Second
+	ts := startTLS(t, f.s.Serve)
+	if out, _, _ := ts.review(t, scaleRequest(t, 2, 2)); out == nil || !out.Allowed {
+		t.Fatalf("answer %+v", out)
+	}
+	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}} //nolint:gosec // a test of the server, not of its certificate
+	c, err := d.DialContext(t.Context(), "tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ts.stop() // fails if Serve returns the Shutdown's deadline error
+}

@@ -189,6 +189,8 @@ func (s *Server) ServeHandler(ctx context.Context, ln net.Listener, cfg *tls.Con
 		ErrorLog:       log.New(logWriter{s.log.V(1)}, "", 0),
 		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
+	srv.ConnState = fresh.track
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(tls.NewListener(ln, tc)) }()
 	select {
@@ -202,6 +204,14 @@ func (s *Server) ServeHandler(ctx context.Context, ln net.Listener, cfg *tls.Con
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	// Shutdown waits for a connection that has not sent its first request
+	// until it is five seconds old. A client's HTTP transport leaves such
+	// connections behind (a dial that lost the race to an idle connection
+	// is kept for later), and the API server's did so under load, which
+	// outlasted the drain. A request sent on one arrives at once; one still
+	// unsent after a grace is closed, as Shutdown closes idle ones.
+	grace := time.AfterFunc(min(freshGrace, timeout/2), fresh.closeAll)
+	defer grace.Stop()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("webhook: shutdown: %w", err)
 	}
@@ -209,6 +219,39 @@ func (s *Server) ServeHandler(ctx context.Context, ln net.Listener, cfg *tls.Con
 		return fmt.Errorf("webhook: serve: %w", err)
 	}
 	return nil
+}
+
+// freshGrace is how long a connection without a request is left at
+// shutdown before it is closed.
+const freshGrace = time.Second
+
+// freshConns are the connections that have not sent a request yet
+// (http.StateNew).
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (f *freshConns) track(c net.Conn, st http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st == http.StateNew {
+		f.conns[c] = struct{}{}
+	} else {
+		delete(f.conns, c)
+	}
+}
+
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	conns := make([]net.Conn, 0, len(f.conns))
+	for c := range f.conns {
+		conns = append(conns, c)
+	}
+	f.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
 }
 
 // logWriter sends the HTTP server's own log lines (TLS handshake errors
