@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 
+	"gitgate.dev/gitgate/internal/profile"
 	"gitgate.dev/gitgate/policies"
 	"gitgate.dev/gitgate/policy"
 )
@@ -116,21 +115,9 @@ func benchInput(b *testing.B) ast.Value {
 func loopCPU(b *testing.B, op func()) {
 	b.Helper()
 	b.ReportAllocs()
-	cpu := cpuTime(b)
+	cpu := profile.CPUTime()
 	for b.Loop() {
 		op()
 	}
-	b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime is the CPU time the process has used. On a shared machine the
-// wall-clock time of an operation includes waiting for a core; CPU time
-// per op does not.
-func cpuTime(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(profile.CPUTime()-cpu)/float64(b.N), "cpu-ns/op")
 }

@@ -3,12 +3,12 @@ package policy_test
 import (
 	"encoding/json"
 	"os"
-	"syscall"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"gitgate.dev/gitgate/internal/gctune"
+	"gitgate.dev/gitgate/internal/profile"
 	"gitgate.dev/gitgate/policies"
 	"gitgate.dev/gitgate/policy"
 )
@@ -155,22 +155,14 @@ func benchmarkLibrary(b *testing.B, input map[string]any, denied bool, opts ...p
 	// environment measures Go's default).
 	b.Cleanup(gctune.Tune(b.Context(), os.LookupEnv))
 	b.ReportAllocs()
-	var ru0, ru1 syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
-		b.Fatal(err)
-	}
+	cpu0 := profile.CPUTime()
 	for b.Loop() {
 		r, err := e.EvaluateValue(b.Context(), lazy)
 		if err != nil || r.Denied() != denied {
 			b.Fatalf("Evaluate = %+v, %v", r, err)
 		}
 	}
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru1); err != nil {
-		b.Fatal(err)
-	}
-	// CPU time per op: on a shared machine ns/op includes waiting for a
-	// core, CPU time does not.
-	cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+	cpu := profile.CPUTime() - cpu0
 	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 }
 

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
+	"gitgate.dev/gitgate/internal/profile"
 	"gitgate.dev/gitgate/provenance"
 	"gitgate.dev/gitgate/provenance/internal/benchrepo"
 )
@@ -65,7 +65,7 @@ func BenchmarkVerifyFull(b *testing.B) {
 	for _, format := range []benchrepo.Format{benchrepo.SSH, benchrepo.OpenPGP} {
 		b.Run(string(format), func(b *testing.B) {
 			r := benchHistory(b, format, "full")
-			cpu0 := cpuTime()
+			cpu0 := int64(profile.CPUTime())
 			for b.Loop() {
 				snap := verifyBench(b, r, nil)
 				if len(snap.Commits) != benchCommits {
@@ -89,7 +89,7 @@ func BenchmarkReverifyOneNewCommit(b *testing.B) {
 			if _, err := r.Append(); err != nil {
 				b.Fatal(err)
 			}
-			cpu0 := cpuTime()
+			cpu0 := int64(profile.CPUTime())
 			for b.Loop() {
 				ledger := &provenance.MemoryLedger{}
 				cp := provenance.Checkpoint{Commit: prev, TrustRoot: r.TrustRoot, Mode: provenance.ModeFull}
@@ -113,7 +113,7 @@ func BenchmarkReverifyOneNewCommit(b *testing.B) {
 // says how much the figures can be trusted.
 func reportCPU(b *testing.B, cpu0 int64, perOp int, unit string) {
 	b.Helper()
-	b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(b.N*perOp), unit)
+	b.ReportMetric(float64(int64(profile.CPUTime())-cpu0)/1e3/float64(b.N*perOp), unit)
 	if load, ok := loadAverage(); ok {
 		b.ReportMetric(load, "load1")
 	}
@@ -130,15 +130,6 @@ func loadAverage() (float64, bool) {
 	return load, err == nil
 }
 
-// cpuTime is the process's user and system CPU time in nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
 // BenchmarkEd25519Baseline is one bare Ed25519 signature check (the
 // primitive under both the SSH and the OpenPGP histories' signatures), as a
 // yardstick measured in the same run: on a shared machine the ratio of
@@ -150,7 +141,7 @@ func BenchmarkEd25519Baseline(b *testing.B) {
 	}
 	msg := make([]byte, 300) // a commit object's size
 	sig := ed25519.Sign(priv, msg)
-	cpu0 := cpuTime()
+	cpu0 := int64(profile.CPUTime())
 	for b.Loop() {
 		if !ed25519.Verify(pub, msg, sig) {
 			b.Fatal("bad signature")

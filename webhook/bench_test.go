@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"gitgate.dev/gitgate/internal/benchobj"
 	"gitgate.dev/gitgate/internal/gctune"
+	"gitgate.dev/gitgate/internal/profile"
 	"gitgate.dev/gitgate/provenance/index"
 )
 
@@ -53,18 +53,6 @@ func benchFixture(b *testing.B) *fixture {
 	return f
 }
 
-// cpuTime is the CPU time the process has used. On a shared machine the
-// wall-clock time of an operation includes waiting for a core; CPU time
-// per op does not.
-func cpuTime(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportPercentiles reports the 50th and 99th percentile of per-op
 // durations, which ns/op (a mean) hides.
 func reportPercentiles(b *testing.B, d []time.Duration, cpuStart time.Duration) {
@@ -73,7 +61,7 @@ func reportPercentiles(b *testing.B, d []time.Duration, cpuStart time.Duration) 
 		return
 	}
 	slices.Sort(d)
-	b.ReportMetric(float64((cpuTime(b)-cpuStart).Nanoseconds())/float64(len(d)), "cpu-ns/op")
+	b.ReportMetric(float64((profile.CPUTime()-cpuStart).Nanoseconds())/float64(len(d)), "cpu-ns/op")
 	b.ReportMetric(float64(d[len(d)*50/100].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(d[min(len(d)*99/100, len(d)-1)].Nanoseconds()), "p99-ns")
 }
@@ -118,7 +106,7 @@ func benchValidate(b *testing.B, f *fixture, req admission.Request, wantAllowed 
 	}
 	durations := make([]time.Duration, 0, 1<<16)
 	b.ReportAllocs()
-	cpu := cpuTime(b)
+	cpu := profile.CPUTime()
 	for b.Loop() {
 		start := time.Now()
 		resp := f.s.Validate(ctx, req)
@@ -139,7 +127,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 	durations := make([]time.Duration, 0, 1<<16)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	cpu := cpuTime(b)
+	cpu := profile.CPUTime()
 	for b.Loop() {
 		hr := httptest.NewRequestWithContext(b.Context(), http.MethodPost, ValidatePath, bytes.NewReader(body))
 		hr.Header.Set("Content-Type", "application/json")
@@ -182,7 +170,7 @@ func BenchmarkPolicyLibrary(b *testing.B) {
 	engine := libraryEngine(b)
 	durations := make([]time.Duration, 0, 1<<16)
 	b.ReportAllocs()
-	cpu := cpuTime(b)
+	cpu := profile.CPUTime()
 	for b.Loop() {
 		start := time.Now()
 		// The input is made for each evaluation, as the server does: it

@@ -1,6 +1,7 @@
 // Package profile writes Go CPU profiles for the commands that offer a
 // --cpuprofile flag (gitgate check and the webhook load benchmark), so both
-// start and stop a profile the same way.
+// start and stop a profile the same way, and reads the process's CPU time
+// for the benchmarks that report CPU per operation.
 package profile
 
 import (

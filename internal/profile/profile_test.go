@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStartCPU(t *testing.T) {
@@ -41,4 +42,13 @@ func TestStartCPUErrors(t *testing.T) {
 			t.Fatal("a second profile started while one runs")
 		}
 	})
+}
+
+func TestCPUTime(t *testing.T) {
+	start := CPUTime()
+	for deadline := time.Now().Add(50 * time.Millisecond); time.Now().Before(deadline); {
+	}
+	if used := CPUTime() - start; used <= 0 {
+		t.Fatalf("CPU time moved by %v over a busy loop", used)
+	}
 }

@@ -17,7 +17,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -127,11 +126,11 @@ func benchmark(ctx context.Context, cfg config) (*report, error) {
 		}
 	}
 	load0 := loadAverage()
-	cpu0 := cpuTime()
+	cpu0 := profile.CPUTime()
 	start := time.Now()
 	res := drive(ctx, client, url, bodies, cfg.concurrency, cfg.duration)
 	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu := profile.CPUTime() - cpu0
 	stopProfile()
 	cancel()
 	if err := <-served; err != nil {
@@ -340,15 +339,6 @@ func drive(ctx context.Context, c *http.Client, url string, bodies [][]byte, n i
 	}
 	slices.Sort(all.latencies)
 	return all
-}
-
-// cpuTime is the process's user and system time: server and clients.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadAverage is the first three fields of /proc/loadavg, "" elsewhere.

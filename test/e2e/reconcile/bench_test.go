@@ -10,7 +10,6 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gitgate.dev/gitgate/api/v1alpha1"
+	"gitgate.dev/gitgate/internal/profile"
 )
 
 // benchRepo writes n ConfigMaps (and their Namespace) with value v, one
@@ -117,9 +117,9 @@ func BenchmarkIdleControllerWith5000Objects(b *testing.B) {
 	b.ResetTimer()
 	var cpu time.Duration
 	for range b.N {
-		before := processCPU(b)
+		before := profile.CPUTime()
 		time.Sleep(window)
-		cpu += processCPU(b) - before
+		cpu += profile.CPUTime() - before
 	}
 	b.StopTimer()
 	idle := time.Duration(b.N) * window
@@ -128,16 +128,6 @@ func BenchmarkIdleControllerWith5000Objects(b *testing.B) {
 	b.ReportMetric(float64(heap)/(1<<20), "heap-MiB")
 	b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")
 	b.ReportMetric(firstSync.Seconds(), "s-first-sync")
-}
-
-// processCPU is the user and system time of this process so far.
-func processCPU(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // memoryAfterGC returns the live heap (runtime/metrics) and the resident
