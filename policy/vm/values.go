@@ -18,15 +18,9 @@ func dot(src, key *ast.Term) *ast.Term {
 	case ast.Object:
 		return x.Get(key)
 	case *ast.Array:
-		n, ok := key.Value.(ast.Number)
-		if !ok {
-			return nil
+		if i, ok := index(key, x.Len()); ok {
+			return x.Elem(i)
 		}
-		i, ok := n.Int()
-		if !ok || i < 0 || i >= x.Len() {
-			return nil
-		}
-		return x.Elem(i)
 	case ast.Set:
 		if x.Contains(key) {
 			return key
@@ -49,15 +43,20 @@ func (d *doc) dot(key *ast.Term) *ast.Term {
 		}
 		return nil
 	}
-	n, ok := key.Value.(ast.Number)
+	if i, ok := index(key, d.len()); ok {
+		return d.elem(i)
+	}
+	return nil
+}
+
+// index is key as an index into an array of n elements.
+func index(key *ast.Term, n int) (int, bool) {
+	num, ok := key.Value.(ast.Number)
 	if !ok {
-		return nil
+		return 0, false
 	}
-	i, ok := n.Int()
-	if !ok || i < 0 || i >= d.len() {
-		return nil
-	}
-	return d.elem(i)
+	i, ok := num.Int()
+	return i, ok && i >= 0 && i < n
 }
 
 // dotBase is dot on a document of data. topdown reads those from the store,
