@@ -410,17 +410,17 @@ func (s *state) objectInsert(f []*ast.Term, in *instr) bool {
 	if d, ok := f[in.c].Value.(*doc); ok {
 		return d.insert(f[in.c], k, v, once)
 	}
-	if f[in.c] == emptyObjectTerm {
-		f[in.c] = ast.NewTerm(ast.NewObject())
-	}
-	obj := f[in.c].Value.(ast.Object)
 	if _, ok := v.Value.(*doc); ok {
-		if d := s.slab.docOf(obj); d != nil {
+		// docOf only reads the object, the shared empty one too.
+		if d := s.slab.docOf(f[in.c].Value.(ast.Object)); d != nil {
 			f[in.c] = newDoc(d)
 			return d.insert(f[in.c], k, v, once)
 		}
 	}
-	return insertInto(obj, k, v, once)
+	if f[in.c] == emptyObjectTerm {
+		f[in.c] = ast.NewTerm(ast.NewObject())
+	}
+	return insertInto(f[in.c].Value.(ast.Object), k, v, once)
 }
 
 // docOf is a built object doc with obj's members, nil when obj has a key

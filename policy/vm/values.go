@@ -38,7 +38,10 @@ func (d *doc) dot(key *ast.Term) *ast.Term {
 		if k, ok := key.Value.(ast.String); ok {
 			return d.get(string(k))
 		}
-		if f := d.lookup(key); d.built && f != nil {
+		if !d.built {
+			return nil // a Go object's keys are strings
+		}
+		if f := d.lookup(key); f != nil {
 			return f.val
 		}
 		return nil
