@@ -34,22 +34,13 @@ func TestPlainArmorBody(t *testing.T) {
 	if !ok || !bytes.Equal(got, want) {
 		t.Fatalf("plainArmorBody of gpg's armor = %v, %x; want %x", ok, got, want)
 	}
-	for _, tc := range []struct {
-		name  string
-		block []byte
-	}{
+	declines(t, "plainArmorBody", plainArmorBody, []namedInput{
 		{"header line", bytes.Replace(block, []byte("-----\n\n"), []byte("-----\nComment: x\n\n"), 1)},
 		{"carriage returns", bytes.ReplaceAll(block, []byte("\n"), []byte("\r\n"))},
 		{"no empty line", bytes.Replace(block, []byte("-----\n\n"), []byte("-----\n"), 1)},
 		{"other type", bytes.ReplaceAll(block, []byte("PGP SIGNATURE"), []byte("PGP MESSAGE"))},
 		{"white space in a line", bytes.Replace(block, []byte("\n\n"), []byte("\n\n "), 1)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, ok := plainArmorBody(tc.block); ok {
-				t.Fatalf("plainArmorBody took %q, which is armorBody's to judge", tc.block)
-			}
-		})
-	}
+	})
 }
 
 // FuzzPlainArmorBody: whenever the fast armor decoder takes a block, it
@@ -135,22 +126,13 @@ func TestFastOpenPGPSignature(t *testing.T) {
 	if !checkFastSignature(t, goSig) {
 		t.Fatal("go-crypto's signature packet does not take the fast path")
 	}
-	for _, tc := range []struct {
-		name string
-		body []byte
-	}{
+	declines(t, "fastOpenPGPSignature", fastOpenPGPSignature, []namedInput{
 		{"trailing byte", append(bytes.Clone(body), 0)},
 		{"truncated", body[:len(body)-1]},
 		{"version 5", func() []byte { b := bytes.Clone(body); b[2] = 5; return b }()},
 		{"sha1", func() []byte { b := bytes.Clone(body); b[5] = 2; return b }()},
 		{"another tag", func() []byte { b := bytes.Clone(body); b[0] = 0xc0 | 11; return b }()},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, ok := fastOpenPGPSignature(tc.body); ok {
-				t.Fatalf("fast path took %x", tc.body)
-			}
-		})
-	}
+	})
 }
 
 // FuzzFastOpenPGPSignature: whenever the fast signature parser takes a
@@ -165,4 +147,22 @@ func FuzzFastOpenPGPSignature(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkFastSignature(t, b)
 	})
+}
+
+type namedInput struct {
+	name string
+	in   []byte
+}
+
+// declines checks that a fast path declines every input, leaving it to
+// the general decoder to judge.
+func declines[T any](t *testing.T, name string, fast func([]byte) (T, bool), inputs []namedInput) {
+	t.Helper()
+	for _, tc := range inputs {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, ok := fast(tc.in); ok {
+				t.Fatalf("%s took %q, which is the general decoder's to judge", name, tc.in)
+			}
+		})
+	}
 }
