@@ -162,7 +162,7 @@ func BenchmarkPolicyLibrary(b *testing.B) {
 	f := benchFixture(b)
 	req := newRequest(b, admissionv1.Update, liveBig(), liveBig())
 	ix := f.s.opts.Desired.Current()
-	r, err := f.s.parseReview(&req.AdmissionRequest, ix)
+	r, err := f.s.parseReview(&req.AdmissionRequest, ix, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func BenchmarkPolicyInput(b *testing.B) {
 	f := benchFixture(b)
 	req := newRequest(b, admissionv1.Update, liveBig(), liveBig())
 	ix := f.s.opts.Desired.Current()
-	r, err := f.s.parseReview(&req.AdmissionRequest, ix)
+	r, err := f.s.parseReview(&req.AdmissionRequest, ix, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"errors"
+	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -21,32 +22,45 @@ var errGeneral = errors.New("left to the general decoder")
 // server sends and gives up (ok false) on anything else, which
 // decodeReview then leaves to sigs.k8s.io/json: the result, when there is
 // one, is the same as that decoder's (FuzzFastReviewAgrees), and errors
-// and their messages come from that decoder alone. The objects' text is
-// validated here and decoded by parseReview, which knows what to decode
-// them like.
-func fastReview(body []byte) (env *reviewEnvelope, ok bool) {
-	d := jsonmap.NewDecoder(body)
-	env = &reviewEnvelope{}
-	err := d.Object(func(key string) error {
-		switch key {
-		case "apiVersion":
-			return readString(d, &env.APIVersion)
-		case "kind":
-			return readString(d, &env.Kind)
-		case "request":
-			if env.Request != nil || d.Peek() != jsonmap.Object {
-				return errGeneral
+// and their messages come from that decoder alone.
+//
+// The objects are decoded in the same pass, as parseReview would decode
+// them (decodeObjectLike): the object like manifest(request) and the
+// oldObject like the object. The API server writes the request's kind,
+// name and namespace before its objects, so manifest finds Git's manifest
+// of the object; on a body in another order it finds less or nothing,
+// which shares less but decodes the same values. Their strings are
+// substrings of body, which the caller hands over for this request alone.
+func fastReview(body []byte, manifest func(*admissionv1.AdmissionRequest) map[string]any) (env *reviewEnvelope, ok bool) {
+	env = &reviewEnvelope{objects: &requestObjects{}}
+	err := jsonmap.ReadOwned(body, func(d *jsonmap.Decoder) error {
+		return d.Object(func(key string) error {
+			switch key {
+			case "apiVersion":
+				return readString(d, &env.APIVersion)
+			case "kind":
+				return readString(d, &env.Kind)
+			case "request":
+				if env.Request != nil || d.Peek() != jsonmap.Object {
+					return errGeneral
+				}
+				env.Request = &admissionv1.AdmissionRequest{}
+				return fastRequest(d, env.Request, env.objects, manifest)
 			}
-			env.Request = &admissionv1.AdmissionRequest{}
-			return fastRequest(d, env.Request)
-		}
-		_, err := d.Skip()
-		return err
+			_, err := d.Skip()
+			return err
+		})
 	})
-	if err != nil || d.Finish() != nil {
+	if err != nil {
 		return nil, false
 	}
 	return env, true
+}
+
+// requestObjects are a request's object and oldObject as fastReview
+// decoded them, nil when absent.
+type requestObjects struct {
+	object, old map[string]any
 }
 
 // requestField names the fields of an AdmissionRequest that hold more
@@ -66,7 +80,7 @@ const (
 	fieldDryRun
 )
 
-func fastRequest(d *jsonmap.Decoder, req *admissionv1.AdmissionRequest) error {
+func fastRequest(d *jsonmap.Decoder, req *admissionv1.AdmissionRequest, objs *requestObjects, manifest func(*admissionv1.AdmissionRequest) map[string]any) error {
 	var seen requestField
 	once := func(f requestField) bool {
 		first := seen&f == 0
@@ -104,9 +118,21 @@ func fastRequest(d *jsonmap.Decoder, req *admissionv1.AdmissionRequest) error {
 		case "userInfo":
 			return onlyOnce(once(fieldUserInfo), func() error { return readUserInfo(d, &req.UserInfo) })
 		case "object":
-			return onlyOnce(once(fieldObject), func() error { return readRaw(d, &req.Object.Raw) })
+			return onlyOnce(once(fieldObject), func() error {
+				var err error
+				objs.object, err = readObject(d, &req.Object.Raw, manifest(req))
+				return err
+			})
 		case "oldObject":
-			return onlyOnce(once(fieldOldObject), func() error { return readRaw(d, &req.OldObject.Raw) })
+			return onlyOnce(once(fieldOldObject), func() error {
+				like := objs.object
+				if like == nil {
+					like = manifest(req)
+				}
+				var err error
+				objs.old, err = readObject(d, &req.OldObject.Raw, like)
+				return err
+			})
 		case "options":
 			return onlyOnce(once(fieldOptions), func() error { return readRaw(d, &req.Options.Raw) })
 		case "dryRun":
@@ -126,13 +152,15 @@ func onlyOnce(first bool, decode func() error) error {
 
 // readString reads a string field; a repeated one overwrites, as in the
 // general decoder. Anything but a string (null, which that decoder
-// skips, or a type error) is left to it.
+// skips, or a type error) is left to it. The string is a copy: the
+// request's fields end up in metric labels and logs, which must not keep
+// the whole body alive.
 func readString(d *jsonmap.Decoder, dst *string) error {
 	if d.Peek() != jsonmap.String {
 		return errGeneral
 	}
 	s, err := d.String()
-	*dst = s
+	*dst = strings.Clone(s)
 	return err
 }
 
@@ -235,7 +263,7 @@ func readExtra(d *jsonmap.Decoder) (map[string]authenticationv1.ExtraValue, erro
 	m := map[string]authenticationv1.ExtraValue{}
 	err := d.Object(func(key string) error {
 		list, err := readStrings(d)
-		m[key] = list
+		m[strings.Clone(key)] = list
 		return err
 	})
 	return m, err
@@ -256,6 +284,22 @@ func readRaw(d *jsonmap.Decoder, raw *[]byte) error {
 		return err
 	}
 	return errGeneral
+}
+
+// readObject reads object or oldObject: its text, as readRaw does, and
+// its value, decoded like like (nil for none).
+func readObject(d *jsonmap.Decoder, raw *[]byte, like map[string]any) (map[string]any, error) {
+	if d.Peek() != jsonmap.Object {
+		return nil, readRaw(d, raw)
+	}
+	var prev any
+	if like != nil {
+		prev = like
+	}
+	v, text, err := d.RawValueLike(prev)
+	*raw = text
+	m, _ := v.(map[string]any)
+	return m, err
 }
 
 func readDryRun(d *jsonmap.Decoder, dst **bool) error {

@@ -97,13 +97,17 @@ func reviewSeeds(tb testing.TB) [][]byte {
 // FuzzFastReviewAgrees checks fastReview against the general decoder it
 // stands in for: whatever body fastReview accepts, sigs.k8s.io/json
 // accepts too and reads as the same envelope (the objects' text
-// included).
+// included), and the objects fastReview decoded in its pass are those
+// that parseReview decodes from that envelope.
 func FuzzFastReviewAgrees(f *testing.F) {
 	for _, body := range reviewSeeds(f) {
 		f.Add(body)
 	}
+	manifest := func(*admissionv1.AdmissionRequest) map[string]any {
+		return map[string]any{"metadata": map[string]any{"name": "x", "labels": map[string]any{"a": "b"}}, "spec": map[string]any{"replicas": int64(1)}}
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fast, ok := fastReview(body)
+		fast, ok := fastReview(body, manifest)
 		if !ok {
 			return // left to the general decoder
 		}
@@ -111,8 +115,24 @@ func FuzzFastReviewAgrees(f *testing.F) {
 		if err := kjson.UnmarshalCaseSensitivePreserveInts(body, &want); err != nil {
 			t.Fatalf("fastReview accepted what sigs.k8s.io/json refuses (%v): %q", err, body)
 		}
+		objs := fast.objects
+		fast.objects = nil
 		if !reflect.DeepEqual(*fast, want) {
 			t.Fatalf("fastReview read\n%#v\nsigs.k8s.io/json read\n%#v\nfrom %q", fast.Request, want.Request, body)
+		}
+		if want.Request == nil {
+			return // decodeReview refuses it
+		}
+		r := &review{req: want.Request}
+		if err := r.decodeObjects(nil); err != nil {
+			// The objects are decoded and refused later (not an object).
+			if objs.object != nil || objs.old != nil {
+				t.Fatalf("fastReview decoded objects that parseReview refuses (%v): %q", err, body)
+			}
+			return
+		}
+		if !reflect.DeepEqual(objs.object, r.object) || !reflect.DeepEqual(objs.old, r.old) {
+			t.Fatalf("fastReview decoded\n%#v\n%#v\nparseReview decodes\n%#v\n%#v\nfrom %q", objs.object, objs.old, r.object, r.old, body)
 		}
 	})
 }

@@ -36,19 +36,20 @@ type outcome struct {
 // and counted. The request's objects are read in place: the caller must
 // not modify their raw bytes afterwards.
 func (s *Server) Validate(ctx context.Context, req admission.Request) admission.Response {
-	return s.handle(ctx, webhookValidate, &req.AdmissionRequest)
+	return s.handle(ctx, webhookValidate, &req.AdmissionRequest, nil)
 }
 
 // Mutate is the mutating webhook: it stamps an object Git declares with
 // its provenance annotations. It never panics; a panic inside is answered
 // 500 and counted.
 func (s *Server) Mutate(ctx context.Context, req admission.Request) admission.Response {
-	return s.handle(ctx, webhookMutate, &req.AdmissionRequest)
+	return s.handle(ctx, webhookMutate, &req.AdmissionRequest, nil)
 }
 
 // handle runs one webhook on one request with the per-request logger in
-// ctx, panic recovery, metrics, the audit log and Events.
-func (s *Server) handle(ctx context.Context, hook webhookKind, req *admissionv1.AdmissionRequest) (resp admission.Response) {
+// ctx, panic recovery, metrics, the audit log and Events. objs are the
+// request's objects if they are decoded already, nil if not.
+func (s *Server) handle(ctx context.Context, hook webhookKind, req *admissionv1.AdmissionRequest, objs *requestObjects) (resp admission.Response) {
 	log := s.requestLogger(req)
 	ctx = logf.IntoContext(ctx, log)
 	var out outcome
@@ -63,7 +64,7 @@ func (s *Server) handle(ctx context.Context, hook webhookKind, req *admissionv1.
 		s.record(ctx, req, out)
 	}()
 	ix := s.opts.Desired.Current()
-	r, err := s.parseReview(req, ix)
+	r, err := s.parseReview(req, ix, objs)
 	if err != nil {
 		out = outcome{decision: decisionErrored, reason: ReasonBadRequest, d: decision{message: err.Error()}}
 		log.Info("bad admission request", "error", err.Error())

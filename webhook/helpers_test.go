@@ -192,7 +192,7 @@ func newFixture(tb testing.TB, mods ...func(*Options)) *fixture {
 func (f *fixture) decideRequest(tb testing.TB, req admission.Request) decision {
 	tb.Helper()
 	ix := f.s.opts.Desired.Current()
-	r, err := f.s.parseReview(&req.AdmissionRequest, ix)
+	r, err := f.s.parseReview(&req.AdmissionRequest, ix, nil)
 	if err != nil {
 		tb.Fatalf("parse: %v", err)
 	}

@@ -31,6 +31,8 @@ type reviewEnvelope struct {
 	APIVersion string                        `json:"apiVersion"`
 	Kind       string                        `json:"kind"`
 	Request    *admissionv1.AdmissionRequest `json:"request"`
+	// objects are the request's objects when fastReview decoded them.
+	objects *requestObjects
 }
 
 // serveAdmission answers AdmissionReviews for one webhook. Every answer the
@@ -68,7 +70,7 @@ func (s *Server) serveAdmission(hook webhookKind) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(hr.Context(), s.requestTimeout(hr))
 		defer cancel()
-		resp := s.handle(ctx, hook, env.Request)
+		resp := s.handle(ctx, hook, env.Request, env.objects)
 		writeReview(w, apiVersion, env.Request.UID, resp)
 	})
 }
@@ -96,7 +98,7 @@ func (s *Server) readReview(w http.ResponseWriter, hr *http.Request) (*reviewEnv
 		}
 		return nil, http.StatusBadRequest, fmt.Errorf("read request body: %w", err)
 	}
-	env, err := decodeReview(body)
+	env, err := decodeReview(body, s.manifest)
 	if err != nil {
 		return env, http.StatusBadRequest, err
 	}
@@ -120,13 +122,15 @@ func readBody(r io.Reader, contentLength int64) ([]byte, error) {
 // case-sensitively, as the API server does, so that a second "Request" or
 // "Object" cannot shadow the real one. On a decode error it still returns
 // what it could read of the envelope, for the UID. A review as the API
-// server sends it takes fastReview's one pass; anything else, malformed
-// bodies included, sigs.k8s.io/json's general decoder.
-func decodeReview(body []byte) (*reviewEnvelope, error) {
+// server sends it takes fastReview's one pass, which decodes the objects
+// too (like manifest's answer, see fastReview); anything else, malformed
+// bodies included, sigs.k8s.io/json's general decoder, and the objects
+// are decoded later, by parseReview.
+func decodeReview(body []byte, manifest func(*admissionv1.AdmissionRequest) map[string]any) (*reviewEnvelope, error) {
 	if len(body) == 0 {
 		return nil, errors.New("empty request body")
 	}
-	env, ok := fastReview(body)
+	env, ok := fastReview(body, manifest)
 	if !ok {
 		env = &reviewEnvelope{}
 		if err := kjson.UnmarshalCaseSensitivePreserveInts(body, env); err != nil {

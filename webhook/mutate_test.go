@@ -178,7 +178,7 @@ func TestMutate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := tc.req(t)
 			ix := f.s.opts.Desired.Current()
-			r, err := f.s.parseReview(&req.AdmissionRequest, ix)
+			r, err := f.s.parseReview(&req.AdmissionRequest, ix, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

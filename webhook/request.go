@@ -31,16 +31,18 @@ type review struct {
 
 var errBadRequest = errors.New("bad admission request")
 
-// parseReview decodes req's objects and resolves its key. Errors wrap
-// errBadRequest: the request itself is malformed.
+// parseReview decodes req's objects, unless objs holds them already, and
+// resolves its key. Errors wrap errBadRequest: the request itself is
+// malformed.
 //
 // When the request names its object, the key comes first, and the object
 // is decoded like its manifest in Git, and the oldObject like the object
 // (jsonmap.DecodeLike): an object that conforms holds most of the
 // manifest's lists and maps unchanged, and an UPDATE changes little, so
 // most of both is shared instead of allocated, and conform.Compare skips
-// what is the manifest's own.
-func (s *Server) parseReview(req *admissionv1.AdmissionRequest, ix *index.Index) (*review, error) {
+// what is the manifest's own. fastReview decodes them so in its pass over
+// the body.
+func (s *Server) parseReview(req *admissionv1.AdmissionRequest, ix *index.Index, objs *requestObjects) (*review, error) {
 	r := &review{req: req}
 	if req.UID == "" {
 		return nil, fmt.Errorf("%w: no uid", errBadRequest)
@@ -51,22 +53,10 @@ func (s *Server) parseReview(req *admissionv1.AdmissionRequest, ix *index.Index)
 		return nil, fmt.Errorf("%w: unknown operation %q", errBadRequest, req.Operation)
 	}
 	r.key = s.requestKey(req, ix)
-	var manifest map[string]any
-	if r.key.Name != "" {
-		if e, ok := ix.Lookup(r.key); ok {
-			manifest = e.Object.Object
-		}
-	}
-	var err error
-	if r.object, err = decodeObjectLike(req.Object, manifest); err != nil {
-		return nil, fmt.Errorf("%w: object: %w", errBadRequest, err)
-	}
-	like := r.object
-	if like == nil {
-		like = manifest
-	}
-	if r.old, err = decodeObjectLike(req.OldObject, like); err != nil {
-		return nil, fmt.Errorf("%w: oldObject: %w", errBadRequest, err)
+	if objs != nil {
+		r.object, r.old = objs.object, objs.old
+	} else if err := r.decodeObjects(manifestOf(ix, r.key)); err != nil {
+		return nil, err
 	}
 	if (req.Operation == admissionv1.Create || req.Operation == admissionv1.Update) && r.object == nil {
 		return nil, fmt.Errorf("%w: %s without an object", errBadRequest, req.Operation)
@@ -75,6 +65,40 @@ func (s *Server) parseReview(req *admissionv1.AdmissionRequest, ix *index.Index)
 		r.key.Name = objectName(r)
 	}
 	return r, nil
+}
+
+// decodeObjects decodes the request's object like manifest and its
+// oldObject like the object.
+func (r *review) decodeObjects(manifest map[string]any) error {
+	var err error
+	if r.object, err = decodeObjectLike(r.req.Object, manifest); err != nil {
+		return fmt.Errorf("%w: object: %w", errBadRequest, err)
+	}
+	like := r.object
+	if like == nil {
+		like = manifest
+	}
+	if r.old, err = decodeObjectLike(r.req.OldObject, like); err != nil {
+		return fmt.Errorf("%w: oldObject: %w", errBadRequest, err)
+	}
+	return nil
+}
+
+// manifest is Git's manifest of the object req names, nil when Git
+// declares none or req does not name one (yet).
+func (s *Server) manifest(req *admissionv1.AdmissionRequest) map[string]any {
+	ix := s.opts.Desired.Current()
+	return manifestOf(ix, s.requestKey(req, ix))
+}
+
+func manifestOf(ix *index.Index, k index.Key) map[string]any {
+	if k.Name == "" {
+		return nil
+	}
+	if e, ok := ix.Lookup(k); ok {
+		return e.Object.Object
+	}
+	return nil
 }
 
 // decodeObject decodes a request object the way the API server's own JSON

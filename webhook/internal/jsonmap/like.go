@@ -35,6 +35,18 @@ func DecodeLikeOwned(data []byte, prev any) (any, error) {
 	return decode(data, str, func(d *Decoder) (any, error) { return d.ValueLike(prev) })
 }
 
+// ReadOwned runs read on a pooled Decoder over data, which the caller
+// hands over as for DecodeLikeOwned: the strings read are substrings of
+// data. It then checks that nothing but whitespace follows. It is the
+// streaming form of DecodeLikeOwned, for a caller that walks the outer
+// levels itself (see stream.go) and decodes objects inside in the same
+// pass.
+func ReadOwned(data []byte, read func(d *Decoder) error) error {
+	str := unsafe.String(unsafe.SliceData(data), len(data)) //nolint:gosec // audited: as in DecodeLikeOwned
+	_, err := decode(data, str, func(d *Decoder) (any, error) { return nil, read(d) })
+	return err
+}
+
 // ValueLike decodes the next value as DecodeLike does.
 func (d *Decoder) ValueLike(prev any) (any, error) {
 	v, _, err := d.valueLike(prev)
