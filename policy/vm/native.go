@@ -11,11 +11,13 @@ import (
 type native func(args []*ast.Term) (*ast.Term, bool)
 
 // natives are built-ins the VM answers itself, with topdown's exact
-// semantics (topdown/comparison.go, type.go, object.go, aggregates.go).
-// They are the most frequent calls of a policy (every `!=`, `in`,
-// is_string, object.get, count), where going through the built-in calling
-// convention costs more than the work. Where topdown would fail (count of
-// a number, object.get on a string) they decline, so errors stay topdown's.
+// semantics (topdown/comparison.go, type.go, object.go, aggregates.go,
+// strings.go). They are the most frequent calls of a policy (every `!=`,
+// `in`, is_string, object.get, count), where going through the built-in
+// calling convention costs more than the work, and the costliest ones of
+// the policy library (sprintf, object.union, concat), which build every
+// violation's message and details. Where topdown would fail (count of a
+// number, object.get on a string) they decline, so errors stay topdown's.
 var natives = map[string]native{
 	ast.Equal.Name:         func(a []*ast.Term) (*ast.Term, bool) { return ast.InternedTerm(termsEqual(a[0], a[1])), true },
 	ast.NotEqual.Name:      func(a []*ast.Term) (*ast.Term, bool) { return ast.InternedTerm(!termsEqual(a[0], a[1])), true },
@@ -33,6 +35,9 @@ var natives = map[string]native{
 	ast.ObjectGet.Name:     objectGet,
 	ast.Count.Name:         count,
 	ast.Member.Name:        member,
+	ast.Sprintf.Name:       sprintf,
+	ast.Concat.Name:        concat,
+	ast.ObjectUnion.Name:   objectUnion,
 }
 
 // termsEqual is Term.Equal on operands that may be docs.

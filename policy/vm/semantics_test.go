@@ -238,6 +238,31 @@ overridden := x if x := names with input.spec.containers as [{"name": "z"}]`,
 		input: `{"spec": {"containers": [{"name": "a", "env": []}, {"name": "b", "env": [{"name": "X"}]}], "copy": {"name": "a", "env": []}, "nums": {"x": 3}}}`,
 		data:  `{}`,
 	}, {
+		// sprintf, concat and object.union, which the VM answers
+		// itself, on input documents and on what it declines.
+		name: "text and object built-ins on input documents",
+		module: `package t
+msgs := [sprintf("%s/%s: %q %d %v %v %v %v%%", [input.kind, input.meta.name, input.meta.name, input.n, input.meta, input.path, input.f, input.big]), sprintf("%v", [input.path]), sprintf("%d", [input.n]), sprintf("%s", [input.n]), sprintf("%s %s", ["a"]), sprintf("%5.1f|%x", [input.f, input.kind])]
+joined := [concat(".", input.path), concat(", ", {x | some x in input.path}), concat("", []), concat("-", [input.kind]), concat(".", [input.kind, input.meta.name])]
+merged := [object.union(input.meta, {"name": "y", "labels": {"b": "2"}}), object.union({}, input.meta), object.union(input.meta, {}), object.union({"a": {"b": 1}}, {"a": 2}), object.union(input.meta, input.meta)]`,
+		query: "msgs := data.t.msgs; joined := data.t.joined; merged := data.t.merged",
+		input: `{"kind": "Pod", "meta": {"name": "wé\"b", "labels": {"a": "1"}}, "n": -12, "f": 2.5e-7, "big": 123456789012345678901234567890, "path": ["spec", "containers"]}`,
+		data:  `{}`,
+	}, {
+		name:   "text built-in errors on input documents, strict",
+		module: "package t\np := concat(\".\", input.meta)\nq := 1 if not p",
+		query:  "x := data.t.q",
+		input:  `{"meta": {"a": "b"}}`,
+		data:   `{}`,
+		strict: true,
+	}, {
+		name:   "sprintf of no array, strict",
+		module: "package t\np := sprintf(\"%s\", input.meta)\nq := object.union(input.meta, input.path)\nr := 1 if not p\ns := 1 if not q",
+		query:  "x := data.t.r; y := data.t.s",
+		input:  `{"meta": {"a": "b"}, "path": ["a"]}`,
+		data:   `{}`,
+		strict: true,
+	}, {
 		name:   "conflict in a complete rule",
 		module: "package t\np := 1 if input.a\np := 2 if input.b",
 		query:  "x := data.t.p",
