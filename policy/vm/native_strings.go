@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/util"
@@ -26,7 +27,7 @@ func sprintf(a []*ast.Term) (*ast.Term, bool) {
 		return nil, false
 	}
 	n, _ := length(a[1])
-	buf := make([]byte, 0, len(format)+16*n)
+	buf := make([]byte, 0, sprintfSize(string(format), a[1], n))
 	used := 0
 	for i := 0; i < len(format); i++ {
 		c := format[i]
@@ -53,7 +54,31 @@ func sprintf(a []*ast.Term) (*ast.Term, bool) {
 	if used != n {
 		return nil, false // fmt's %!(EXTRA ...)
 	}
-	return ast.StringTerm(string(buf)), true
+	return ast.StringTerm(ownedString(buf)), true
+}
+
+// sprintfSize is room for what sprintf prints: the format and each value's
+// text with quotes; only escapes and values other than strings and numbers
+// make it grow.
+func sprintfSize(format string, arr *ast.Term, n int) int {
+	size := len(format)
+	for i := range n {
+		switch v := arrayElem(arr, i).Value.(type) {
+		case ast.String:
+			size += len(v) + 2
+		case ast.Number:
+			size += len(v)
+		default:
+			size += 8
+		}
+	}
+	return size
+}
+
+// ownedString is buf as a string without copying it: buf was made for
+// the string and nothing writes to it after (what strings.Builder does).
+func ownedString(buf []byte) string {
+	return unsafe.String(unsafe.SliceData(buf), len(buf)) //nolint:gosec // audited: buf is never written after
 }
 
 // arrayElem is element i of an array or an array doc.
@@ -175,5 +200,5 @@ func join(elems []*ast.Term, sep string) (*ast.Term, bool) {
 		}
 		buf = append(buf, e.Value.(ast.String)...)
 	}
-	return ast.StringTerm(string(buf)), true
+	return ast.StringTerm(ownedString(buf)), true
 }
