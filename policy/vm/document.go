@@ -10,7 +10,9 @@ import (
 
 // doc is an object or an array the VM reads without converting it to
 // OPA's types: a JSON document decoded in Go (a map[string]any or a
-// []any), or an object or array the plan built around such documents.
+// []any), or an object or array literal the plan builds (an OPA object or
+// array hashes its members as it is made, and most literals are only read
+// member by member: a call's arguments, a helper's result, a table row).
 //
 // A policy reads a few fields of a large input (an admission request
 // carries the object twice, managedFields, status and every environment
@@ -22,10 +24,11 @@ import (
 // object.
 //
 // A doc lives only in a frame's slots, the memo and other docs: a value
-// stored in an OPA collection, handed to a built-in OPA implements or
-// returned from the plan is converted first (solid), so OPA's code, which
-// only knows its own value types, never sees one. Conversions are kept in
-// the doc, so a part of the input is converted at most once per evaluation.
+// stored in an OPA collection, handed to a built-in OPA implements, kept
+// across evaluations (a constant rule) or returned from the plan is
+// converted first (solid), so OPA's code, which only knows its own value
+// types, never sees one. Conversions are kept in the doc, so a part of
+// the input is converted at most once per evaluation.
 type doc struct {
 	term  ast.Term       // the doc's own term: one allocation for both
 	obj   map[string]any // a Go object's members
@@ -157,18 +160,10 @@ func (b *docSlab) wrap(x any) *ast.Term {
 	return b.term(ast.MustInterfaceToValue(x))
 }
 
-// builtObject is the object of the given keys and values when one of the
-// values is a doc and the keys are distinct scalars, nil otherwise (the
-// plan then builds an OPA object).
+// builtObject is the object of the given keys and values as a doc when
+// the keys are distinct scalars, nil otherwise (the plan then builds an
+// OPA object).
 func (b *docSlab) builtObject(kvs [][2]*ast.Term) *ast.Term {
-	hasDoc := false
-	for _, kv := range kvs {
-		_, ok := kv[1].Value.(*doc)
-		hasDoc = hasDoc || ok
-	}
-	if !hasDoc {
-		return nil
-	}
 	d := b.doc()
 	d.built, d.kids = true, b.fields(len(kvs))
 	for _, kv := range kvs {
@@ -207,13 +202,15 @@ func (d *doc) lookup(key *ast.Term) *field {
 	return nil
 }
 
-// insert is ObjectInsert (once: ObjectInsertOnce) into a built object doc;
-// false is a conflict. A key that is no scalar turns the doc into an OPA
-// object first.
-func (d *doc) insert(slot, key, val *ast.Term, once bool) bool {
+// insert is ObjectInsert (once: ObjectInsertOnce) into a built object doc
+// in slot c of f; false is a conflict. A key that is no scalar puts a copy
+// of the doc as an OPA object in the slot first: the doc's own term and
+// conversion may be held elsewhere (another slot, the memo), and the
+// term, in the slab, is cleared when the evaluation ends.
+func (d *doc) insert(f []*ast.Term, c int32, key, val *ast.Term, once bool) bool {
 	if !isScalarValue(key) {
-		obj := d.solid().Value.(ast.Object)
-		slot.Value = obj
+		obj := d.solid().Value.(ast.Object).Copy()
+		f[c] = ast.NewTerm(obj)
 		return insertInto(obj, key, val, once)
 	}
 	d.full = nil
@@ -401,18 +398,15 @@ func (d *doc) IsGround() bool                       { return true }
 func (d *doc) String() string                       { return d.solid().Value.String() }
 func (d *doc) StringLength() int                    { return d.solid().Value.StringLength() }
 
-// buildArray is the array of elems: a doc when one of them is a doc.
-func buildArray(elems []*ast.Term) *ast.Term {
-	for _, e := range elems {
-		if _, ok := e.Value.(*doc); ok {
-			return newDoc(&doc{built: true, isArr: true, elems: elems})
-		}
-	}
-	return ast.NewTerm(ast.NewArray(elems...))
+// buildArray is the array of elems, as a doc.
+func (b *docSlab) buildArray(elems []*ast.Term) *ast.Term {
+	d := b.doc()
+	d.built, d.isArr, d.elems = true, true, elems
+	return newDoc(d)
 }
 
-// buildObject is the object of the given keys and values: a doc when one
-// of the values is a doc and the keys are distinct strings.
+// buildObject is the object of the given keys and values: a doc when the
+// keys are distinct scalars, an OPA object otherwise.
 func (b *docSlab) buildObject(kvs [][2]*ast.Term) *ast.Term {
 	if t := b.builtObject(kvs); t != nil {
 		return t

@@ -323,7 +323,7 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 			for i, a := range in.args {
 				elems[i] = s.read(f, a)
 			}
-			f[in.c] = buildArray(elems)
+			f[in.c] = s.slab.buildArray(elems)
 		case opBuildObject:
 			items := make([][2]*ast.Term, len(in.args)/2)
 			for i := range items {
@@ -408,13 +408,13 @@ func (s *state) objectInsert(f []*ast.Term, in *instr) bool {
 	k, v := s.read(f, in.a), s.read(f, in.b)
 	once := in.op == opObjectInsertOnce
 	if d, ok := f[in.c].Value.(*doc); ok {
-		return d.insert(f[in.c], k, v, once)
+		return d.insert(f, in.c, k, v, once)
 	}
 	if _, ok := v.Value.(*doc); ok {
 		// docOf only reads the object, the shared empty one too.
 		if d := s.slab.docOf(f[in.c].Value.(ast.Object)); d != nil {
 			f[in.c] = newDoc(d)
-			return d.insert(f[in.c], k, v, once)
+			return d.insert(f, in.c, k, v, once)
 		}
 	}
 	if f[in.c] == emptyObjectTerm {
@@ -605,8 +605,10 @@ func (s *state) call(f []*ast.Term, fn *function, args []int32) (*ast.Term, erro
 		memo[fn.id] = m
 		// A value reached past a built-in's error is not kept for
 		// other evaluations: in strict mode they must see the error.
+		// It outlives the evaluation, so it holds no doc: those are the
+		// slab's, which the next evaluation reuses.
 		if fn.constant && s.nerrs == errs {
-			s.p.constVals[fn.id].Store(m)
+			s.p.constVals[fn.id].Store(solid(m))
 		}
 	}
 	return v, nil

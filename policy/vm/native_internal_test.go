@@ -68,7 +68,7 @@ func builtArray(vs ...value) value {
 		for i, v := range vs {
 			elems[i] = v(b)
 		}
-		return buildArray(elems)
+		return b.buildArray(elems)
 	}
 }
 

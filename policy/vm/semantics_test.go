@@ -413,3 +413,48 @@ func TestResultsOutliveTheirEvaluation(t *testing.T) {
 		t.Fatalf("the first results changed:\n%s\nwere\n%s", got, want)
 	}
 }
+
+// TestConstantLiteralsOutliveTheirEvaluation: a rule whose value is a
+// literal is kept across evaluations (constant rules), and the literal
+// must not be one of the evaluation's docs, which the next evaluation
+// reuses.
+func TestConstantLiteralsOutliveTheirEvaluation(t *testing.T) {
+	prog := prepareVM(t, "package t\npolicy := {\"id\": \"p\", \"tags\": [\"a\", \"b\"], \"on\": {true: \"yes\"}}\nmsgs := [sprintf(\"%s %s %s\", [policy.id, c.name, policy.tags[1]]) | some c in input.containers]",
+		"p := data.t.policy; m := data.t.msgs")
+	want := ast.MustParseTerm(`{"m": ["p x b", "p y b"], "p": {"id": "p", "on": {true: "yes"}, "tags": ["a", "b"]}}`)
+	for i := range 3 {
+		input := lazyInput(t, ast.MustParseTerm(`{"containers": [{"name": "x"}, {"name": "y"}]}`).Value)
+		rs, err := prog.Eval(t.Context(), 0, ast.NewTerm(input), ast.NewTerm(ast.NewObject()), vm.Options{})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("evaluation %d: results %v, error %v", i, rs, err)
+		}
+		if !rs[0].Equal(want) {
+			t.Fatalf("evaluation %d: %v, want %v", i, rs[0], want)
+		}
+	}
+}
+
+// TestObjectWithCompositeKeyOutlivesItsEvaluation: an object the plan
+// fills with a doc and then a key that is no scalar becomes an OPA object,
+// and the result holding it is not the evaluation's to reuse.
+func TestObjectWithCompositeKeyOutlivesItsEvaluation(t *testing.T) {
+	prog := prepareVM(t, "package t\np := {k: input.obj | some k in [\"a\", [\"b\"]]}", "p := data.t.p")
+	eval := func(doc string) []*ast.Term {
+		rs, err := prog.Eval(t.Context(), 0, ast.NewTerm(lazyInput(t, ast.MustParseTerm(doc).Value)), ast.NewTerm(ast.NewObject()), vm.Options{})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("results %v, error %v", rs, err)
+		}
+		return rs
+	}
+	first := eval(`{"obj": {"n": 1}}`)
+	want := ast.MustParseTerm(`{"p": {"a": {"n": 1}, ["b"]: {"n": 1}}}`)
+	if !first[0].Equal(want) {
+		t.Fatalf("got %v, want %v", first[0], want)
+	}
+	for range 3 {
+		eval(`{"obj": {"m": [2, 3]}}`)
+	}
+	if !first[0].Equal(want) {
+		t.Fatalf("the first result changed to %v", first[0])
+	}
+}

@@ -16,13 +16,13 @@ func dot(src, key *ast.Term) *ast.Term {
 	}
 	switch x := src.Value.(type) {
 	case ast.Object:
-		return x.Get(key)
+		return x.Get(solid(key))
 	case *ast.Array:
 		if i, ok := index(key, x.Len()); ok {
 			return x.Elem(i)
 		}
 	case ast.Set:
-		if x.Contains(key) {
+		if x.Contains(solid(key)) {
 			return key
 		}
 	case *doc:
