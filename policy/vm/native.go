@@ -68,13 +68,14 @@ func objectGet(a []*ast.Term) (*ast.Term, bool) {
 	if !isObject(a[0]) {
 		return nil, false
 	}
-	path, ok := solid(a[1]).Value.(*ast.Array)
-	if !ok {
-		return cmp.Or(dot(a[0], solid(a[1])), a[2]), true
+	if !isArray(a[1]) {
+		return cmp.Or(dot(a[0], a[1]), a[2]), true
 	}
+	// The path is read in place: a literal path is a doc.
+	n, _ := length(a[1])
 	curr := a[0]
-	for i := range path.Len() {
-		if curr = dot(curr, path.Elem(i)); curr == nil {
+	for i := range n {
+		if curr = dot(curr, arrayElem(a[1], i)); curr == nil {
 			break
 		}
 	}
