@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -89,7 +88,7 @@ func (e *failedError) Unwrap() error { return e.err }
 func benchmark(ctx context.Context, cfg config) (*report, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	target, pool, served, err := startServer(ctx, cfg)
+	addr, pool, served, err := startServer(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -97,25 +96,21 @@ func benchmark(ctx context.Context, cfg config) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{
-		Timeout: 10 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-			MaxIdleConnsPerHost: cfg.concurrency,
-			MaxConnsPerHost:     cfg.concurrency,
-			IdleConnTimeout:     time.Minute,
-			DisableCompression:  true,
-			// A review is about 20 KB. With the default 4 KB buffer the
-			// transport writes the headers and the body's start as one
-			// record and the rest as more; one buffer for the whole
-			// request saves the load generator, which shares the two
-			// cores with the server, a record and a write per review.
-			WriteBufferSize: 64 << 10,
-		},
+	reqs := make([][]byte, len(bodies))
+	for i, b := range bodies {
+		reqs[i] = request(addr, "/"+cfg.path, b)
 	}
-	defer client.CloseIdleConnections()
-	url := target + "/" + cfg.path
-	warnings, err := review(ctx, client, url, bodies[0], "bench-0")
+	config := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	clients := make([]*client, cfg.concurrency)
+	for i := range clients {
+		clients[i] = newClient(addr, config)
+	}
+	defer func() {
+		for _, c := range clients {
+			c.close()
+		}
+	}()
+	warnings, err := review(clients[0], reqs[0], "bench-0")
 	if err != nil {
 		return nil, &failedError{fmt.Errorf("first review: %w", err)}
 	}
@@ -123,7 +118,7 @@ func benchmark(ctx context.Context, cfg config) (*report, error) {
 		return nil, &failedError{errors.New("first review: no warnings, so the policy library did not run")}
 	}
 	if cfg.warmup > 0 {
-		drive(ctx, client, url, bodies, cfg.concurrency, cfg.warmup)
+		drive(ctx, clients, reqs, cfg.warmup)
 	}
 	stopProfile := func() {}
 	if cfg.cpuProfile != "" {
@@ -134,7 +129,7 @@ func benchmark(ctx context.Context, cfg config) (*report, error) {
 	load0 := loadAverage()
 	cpu0 := profile.CPUTime()
 	start := time.Now()
-	res := drive(ctx, client, url, bodies, cfg.concurrency, cfg.duration)
+	res := drive(ctx, clients, reqs, cfg.duration)
 	elapsed := time.Since(start)
 	cpu := profile.CPUTime() - cpu0
 	stopProfile()
@@ -146,7 +141,7 @@ func benchmark(ctx context.Context, cfg config) (*report, error) {
 }
 
 // startServer serves webhook.Server on 127.0.0.1 with a fresh certificate;
-// it returns the base URL, the CA pool to trust, and a channel that yields
+// it returns the address, the CA pool to trust, and a channel that yields
 // Serve's error once ctx ends.
 func startServer(ctx context.Context, cfg config) (string, *x509.CertPool, <-chan error, error) {
 	store, err := buildIndex(cfg.namespaces)
@@ -194,7 +189,7 @@ func startServer(ctx context.Context, cfg config) (string, *x509.CertPool, <-cha
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln, cm.TLSConfig()) }()
-	return "https://" + ln.Addr().String(), pool, served, nil
+	return ln.Addr().String(), pool, served, nil
 }
 
 // reviewBodies encodes n AdmissionReviews of the same UPDATE of the big
@@ -249,25 +244,15 @@ type answer struct {
 	} `json:"response"`
 }
 
-// review sends one AdmissionReview and checks that the answer allows it;
-// it returns the number of warnings.
-func review(ctx context.Context, c *http.Client, url string, body []byte, uid string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body)) //nolint:gosec // url is the benchmark's own listener on 127.0.0.1
+// review sends one prepared AdmissionReview and checks that the answer
+// allows it; it returns the number of warnings.
+func review(c *client, req []byte, uid string) (int, error) {
+	status, data, err := c.do(req)
 	if err != nil {
-		return 0, fmt.Errorf("build request: %w", err)
+		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req) //nolint:gosec // url is the benchmark's own listener on 127.0.0.1
-	if err != nil {
-		return 0, fmt.Errorf("post: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, fmt.Errorf("read answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("status %s: %s", resp.Status, truncate(data))
+	if status != http.StatusOK {
+		return 0, fmt.Errorf("status %d: %s", status, truncate(data))
 	}
 	var a answer
 	if err := json.Unmarshal(data, &a); err != nil {
@@ -303,21 +288,22 @@ type result struct {
 	firstErr  error
 }
 
-// drive runs n clients for d, each sending the bodies in turn, and returns
-// the latency of every review that succeeded.
-func drive(ctx context.Context, c *http.Client, url string, bodies [][]byte, n int, d time.Duration) result {
+// drive runs the clients for d, each sending the requests in turn, and
+// returns the latency of every review that succeeded.
+func drive(ctx context.Context, clients []*client, reqs [][]byte, d time.Duration) result {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	n := len(clients)
 	per := make([]result, n)
 	var wg sync.WaitGroup
-	for w := range n {
+	for w, c := range clients {
 		wg.Go(func() {
 			r := &per[w]
 			r.latencies = make([]time.Duration, 0, 1<<14)
 			for i := w; ctx.Err() == nil; i += n {
-				k := i % len(bodies)
+				k := i % len(reqs)
 				start := time.Now()
-				_, err := review(ctx, c, url, bodies[k], fmt.Sprintf("bench-%d", k))
+				_, err := review(c, reqs[k], fmt.Sprintf("bench-%d", k))
 				took := time.Since(start)
 				switch {
 				case err == nil:
