@@ -91,6 +91,8 @@ type docSlab struct {
 	n     int
 	kids  []field
 	nk    int
+	elems []*ast.Term // the elements of the arrays the plan builds
+	ne    int
 	terms []ast.Term
 }
 
@@ -120,6 +122,17 @@ func (b *docSlab) fields(n int) []field {
 	return f
 }
 
+// elemList is room for an array doc's n elements; appending more moves
+// them to an array of their own.
+func (b *docSlab) elemList(n int) []*ast.Term {
+	if b.ne+n > len(b.elems) {
+		b.elems, b.ne = make([]*ast.Term, max(64, 2*len(b.elems), n)), 0
+	}
+	e := b.elems[b.ne : b.ne+n : b.ne+n]
+	b.ne += n
+	return e
+}
+
 // term is a new term of v.
 func (b *docSlab) term(v ast.Value) *ast.Term {
 	if len(b.terms) == 0 {
@@ -136,7 +149,8 @@ func (b *docSlab) term(v ast.Value) *ast.Term {
 func (b *docSlab) reset() {
 	clear(b.docs[:b.n])
 	clear(b.kids[:b.nk])
-	b.n, b.nk = 0, 0
+	clear(b.elems[:b.ne])
+	b.n, b.nk, b.ne = 0, 0, 0
 	b.terms = nil
 }
 

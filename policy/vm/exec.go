@@ -89,9 +89,10 @@ type state struct {
 	results    []*ast.Term
 	stack      []*ast.Term // frames are carved from here
 	sp         int
-	args       []*ast.Term // scratch for built-in operands
-	out        *ast.Term   // a built-in's output
-	nout       int         // how many outputs it gave
+	args       []*ast.Term    // scratch for built-in operands
+	items      [][2]*ast.Term // scratch for an object's members
+	out        *ast.Term      // a built-in's output
+	nout       int            // how many outputs it gave
 	onOut      func(*ast.Term) error
 	slab       docSlab // the docs read from input
 }
@@ -148,6 +149,7 @@ func putState(s *state) {
 	s.cancel = nil
 	s.bctx = topdown.BuiltinContext{}
 	clear(s.args)
+	clear(s.items[:cap(s.items)])
 	s.slab.reset()
 	// An error leaves the frames of the calls it went through.
 	clear(s.stack[:s.sp])
@@ -319,16 +321,18 @@ func (s *state) run(f []*ast.Term, b *block) (int, error) {
 		case opMakeArray:
 			f[in.c] = ast.NewTerm(ast.NewArrayWithCapacity(int(in.n)))
 		case opBuildArray:
-			elems := make([]*ast.Term, len(in.args))
+			elems := s.slab.elemList(len(in.args))
 			for i, a := range in.args {
 				elems[i] = s.read(f, a)
 			}
 			f[in.c] = s.slab.buildArray(elems)
 		case opBuildObject:
-			items := make([][2]*ast.Term, len(in.args)/2)
-			for i := range items {
-				items[i] = [2]*ast.Term{s.read(f, in.args[2*i]), s.read(f, in.args[2*i+1])}
+			// The members are copied into the object: items is scratch.
+			items := s.items[:0]
+			for i := 0; i < len(in.args); i += 2 {
+				items = append(items, [2]*ast.Term{s.read(f, in.args[i]), s.read(f, in.args[i+1])})
 			}
+			s.items = items
 			f[in.c] = s.slab.buildObject(items)
 		case opMakeObject:
 			f[in.c] = emptyObjectTerm

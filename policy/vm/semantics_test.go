@@ -458,3 +458,28 @@ func TestObjectWithCompositeKeyOutlivesItsEvaluation(t *testing.T) {
 		t.Fatalf("the first result changed to %v", first[0])
 	}
 }
+
+// TestLiteralsOutliveTheirEvaluation: arrays and objects the plan builds
+// from literals are the evaluation's docs, on arrays the next evaluation
+// reuses; a result holding them is converted and stays as it was.
+func TestLiteralsOutliveTheirEvaluation(t *testing.T) {
+	prog := prepareVM(t, "package t\npairs := [[c.name, i] | some i, c in input.containers]\nnames := [{\"n\": c.name, \"i\": i} | some i, c in input.containers]", "p := data.t.pairs; n := data.t.names")
+	eval := func(doc string) []*ast.Term {
+		rs, err := prog.Eval(t.Context(), 0, ast.NewTerm(lazyInput(t, ast.MustParseTerm(doc).Value)), ast.NewTerm(ast.NewObject()), vm.Options{})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("results %v, error %v", rs, err)
+		}
+		return rs
+	}
+	first := eval(`{"containers": [{"name": "a"}, {"name": "b"}]}`)
+	want := ast.MustParseTerm(`{"p": [["a", 0], ["b", 1]], "n": [{"i": 0, "n": "a"}, {"i": 1, "n": "b"}]}`)
+	if !first[0].Equal(want) {
+		t.Fatalf("got %v, want %v", first[0], want)
+	}
+	for range 3 {
+		eval(`{"containers": [{"name": "x"}, {"name": "y"}, {"name": "z"}]}`)
+	}
+	if !first[0].Equal(want) {
+		t.Fatalf("the first result changed to %v", first[0])
+	}
+}
