@@ -64,6 +64,18 @@ type Decoder struct {
 	// at its final size.
 	keys []string
 	vals []any
+	// rec, when set, records the spans of the containers decoded (see
+	// spans.go); own is the Spans RawValueLikeRecord records into, kept
+	// with the Decoder.
+	rec *Spans
+	own Spans
+	// use, when set, holds the spans of the value being decoded like
+	// (RawValueLikeSpans): those of the members of the container being
+	// decoded are the chain from lo to hi, hint the one tried first.
+	use          *Spans
+	lo, hi, hint int
+	// skipped counts the bytes the spans let through unparsed, for tests.
+	skipped int
 }
 
 // NewDecoder returns a Decoder that reads data.
@@ -72,7 +84,7 @@ func NewDecoder(data []byte) *Decoder {
 }
 
 func (d *Decoder) reset(data []byte, str string) {
-	d.data, d.str, d.pos, d.depth = data, str, 0, 0
+	d.data, d.str, d.pos, d.depth, d.skipped = data, str, 0, 0, 0
 }
 
 // release returns d to the pool; stacks grown by a huge document are
@@ -81,6 +93,13 @@ func (d *Decoder) reset(data []byte, str string) {
 // until the caller drops them anyway.
 func (d *Decoder) release() {
 	d.data, d.str = nil, ""
+	d.rec, d.use = nil, nil
+	// The spans hold the containers they record and the text.
+	clear(d.own.list)
+	d.own.text, d.own.list = nil, d.own.list[:0]
+	if cap(d.own.list) > 1<<12 {
+		d.own.list = nil
+	}
 	if cap(d.vals) > 1<<12 || cap(d.keys) > 1<<12 {
 		d.keys, d.vals = nil, nil
 	}
@@ -131,6 +150,7 @@ func (d *Decoder) Finish() error {
 }
 
 func (d *Decoder) object() (any, error) {
+	start := d.pos
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -138,6 +158,7 @@ func (d *Decoder) object() (any, error) {
 	if d.empty('}') {
 		return map[string]any{}, nil
 	}
+	sp := d.openSpan(start)
 	for {
 		k, err := d.key()
 		if err != nil {
@@ -155,7 +176,9 @@ func (d *Decoder) object() (any, error) {
 			break
 		}
 	}
-	return d.makeMap(keyBase, valBase), nil
+	m := d.makeMap(keyBase, valBase)
+	d.closeSpan(sp, mapID(m))
+	return m, nil
 }
 
 // makeMap makes the map of the members on the stacks from keyBase and
@@ -172,6 +195,7 @@ func (d *Decoder) makeMap(keyBase, valBase int) map[string]any {
 }
 
 func (d *Decoder) array() (any, error) {
+	start := d.pos
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -179,6 +203,7 @@ func (d *Decoder) array() (any, error) {
 	if d.empty(']') {
 		return []any{}, nil
 	}
+	sp := d.openSpan(start)
 	for {
 		v, err := d.Value()
 		if err != nil {
@@ -191,7 +216,9 @@ func (d *Decoder) array() (any, error) {
 			break
 		}
 	}
-	return d.makeSlice(base), nil
+	s := d.makeSlice(base)
+	d.closeSpan(sp, sliceID(s))
+	return s, nil
 }
 
 // makeSlice makes the slice of the elements on the stack from base, and

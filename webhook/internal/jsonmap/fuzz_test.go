@@ -191,3 +191,51 @@ func corpusSeeds(tb testing.TB) [][]byte {
 	}
 	return out
 }
+
+// FuzzDecodeLikeSpans checks that the spans of the value decoded from
+// likeText change nothing but sharing when data is decoded like it: the
+// value is Decode's, the error is DecodeLike's to the message and offset,
+// and the other value is left as it was. likeText is decoded like data's
+// own value, so that its spans cover containers it shares as well as its
+// own.
+func FuzzDecodeLikeSpans(f *testing.F) {
+	deployment, err := os.ReadFile("testdata/deployment.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	changed := bytes.Replace(deployment, []byte(`"replicas":3`), []byte(`"replicas":4`), 1)
+	deep := bytes.Replace(deployment, []byte(`"value-1-17"`), []byte(`"value-1-1"`), 1)
+	for _, pair := range [][2][]byte{
+		{deployment, deployment}, {changed, deployment}, {deployment, changed}, {deep, deployment}, {deployment, deep},
+		{[]byte(`{"a":{"c":1},"b":[1],}`), []byte(`{"a":{"c":1},"b":[1]}`)}, {[]byte(`{"a":{"c":1}`), []byte(`{"a":{"c":1}}`)},
+		{[]byte(`{"a":{"c":1},"a":{"c":1}}`), []byte(`{"a":{"c":1}}`)}, {[]byte(`{"b":[1],"a":{"c":1}}`), []byte(`{"a":{"c":1},"b":[1]}`)},
+		{[]byte(`[[1,[2]],[[3]]]`), []byte(`[[1,[2]],[[2]]]`)}, {[]byte(` { "a" : {"c":1} } `), []byte(`{"a":{"c":1}}`)},
+		{[]byte(`{"a":[[[1]]],"b":[[[1]]]}`), []byte(`{"b":[[[1]]],"a":[[[1]]]}`)},
+	} {
+		f.Add(pair[0], pair[1])
+	}
+	f.Fuzz(func(t *testing.T, data, likeText []byte) {
+		base, err := Decode(data)
+		if err != nil {
+			base = nil
+		}
+		like, spans, err := DecodeLikeRecord(likeText, base)
+		if err != nil {
+			like, spans = nil, nil
+		}
+		got, err := DecodeLikeSpans(data, like, spans)
+		_, likeErr := DecodeLike(data, like)
+		if (err != nil) != (likeErr != nil) || err != nil && err.Error() != likeErr.Error() {
+			t.Fatalf("error %v, DecodeLike's error %v, for %q like %q", err, likeErr, data, likeText)
+		}
+		if p, ok := same(got, base, "$"); err == nil && !ok {
+			t.Fatalf("at %s: %#v, Decode has %#v, for %q like %q", p, got, base, data, likeText)
+		}
+		if like != nil {
+			again, _ := Decode(likeText)
+			if p, ok := same(like, again, "$"); !ok {
+				t.Fatalf("at %s: the other document's value changed", p)
+			}
+		}
+	})
+}

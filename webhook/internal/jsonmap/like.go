@@ -69,10 +69,16 @@ func (d *Decoder) valueLike(prev any) (v any, same bool, err error) {
 	switch c := d.data[d.pos]; {
 	case c == '{':
 		if m, ok := prev.(map[string]any); ok {
+			if d.use != nil && len(m) > 0 {
+				return d.containerLike(prev, mapID(m), func() (any, bool, error) { return d.objectLike(m) })
+			}
 			return d.objectLike(m)
 		}
 	case c == '[':
 		if s, ok := prev.([]any); ok {
+			if d.use != nil && len(s) > 0 {
+				return d.containerLike(prev, sliceID(s), func() (any, bool, error) { return d.arrayLike(s) })
+			}
 			return d.arrayLike(s)
 		}
 	case c == '"':
@@ -125,6 +131,7 @@ func sameNumber(n number, prev any) bool {
 // same key, and returns prev itself when every member is prev's and the
 // keys are all of prev's.
 func (d *Decoder) objectLike(prev map[string]any) (any, bool, error) {
+	start := d.pos
 	if err := d.enter(); err != nil {
 		return nil, false, err
 	}
@@ -135,6 +142,7 @@ func (d *Decoder) objectLike(prev map[string]any) (any, bool, error) {
 		return map[string]any{}, false, nil
 	}
 	keyBase, valBase := len(d.keys), len(d.vals)
+	sp := d.openSpan(start)
 	unchanged := true
 	for {
 		k, err := d.key()
@@ -159,14 +167,18 @@ func (d *Decoder) objectLike(prev map[string]any) (any, bool, error) {
 	// all of them.
 	if keys := d.keys[keyBase:]; unchanged && len(keys) == len(prev) && distinct(keys) {
 		d.drop(keyBase, valBase)
+		d.closeSpan(sp, mapID(prev))
 		return prev, true, nil
 	}
-	return d.makeMap(keyBase, valBase), false, nil
+	m := d.makeMap(keyBase, valBase)
+	d.closeSpan(sp, mapID(m))
+	return m, false, nil
 }
 
 // arrayLike decodes an array, each element like prev's element at the
 // same index, and returns prev itself when every element is prev's.
 func (d *Decoder) arrayLike(prev []any) (any, bool, error) {
+	start := d.pos
 	if err := d.enter(); err != nil {
 		return nil, false, err
 	}
@@ -177,6 +189,7 @@ func (d *Decoder) arrayLike(prev []any) (any, bool, error) {
 		return []any{}, false, nil
 	}
 	base := len(d.vals)
+	sp := d.openSpan(start)
 	unchanged := true
 	for i := 0; ; i++ {
 		var p any
@@ -197,9 +210,12 @@ func (d *Decoder) arrayLike(prev []any) (any, bool, error) {
 	}
 	if unchanged && len(d.vals)-base == len(prev) {
 		d.drop(len(d.keys), base)
+		d.closeSpan(sp, sliceID(prev))
 		return prev, true, nil
 	}
-	return d.makeSlice(base), false, nil
+	s := d.makeSlice(base)
+	d.closeSpan(sp, sliceID(s))
+	return s, false, nil
 }
 
 // drop pops the stacks to keyBase and valBase.
