@@ -82,6 +82,10 @@ const (
 
 func fastRequest(d *jsonmap.Decoder, req *admissionv1.AdmissionRequest, objs *requestObjects, manifest func(*admissionv1.AdmissionRequest) map[string]any) error {
 	var seen requestField
+	// spans are where the object's containers lie in the body, so that
+	// the oldObject's text that is the object's is not parsed again. They
+	// belong to d, and so to this read of the body alone.
+	var spans *jsonmap.Spans
 	once := func(f requestField) bool {
 		first := seen&f == 0
 		seen |= f
@@ -120,17 +124,17 @@ func fastRequest(d *jsonmap.Decoder, req *admissionv1.AdmissionRequest, objs *re
 		case "object":
 			return onlyOnce(once(fieldObject), func() error {
 				var err error
-				objs.object, err = readObject(d, &req.Object.Raw, manifest(req))
+				objs.object, spans, err = readObject(d, &req.Object.Raw, manifest(req), nil)
 				return err
 			})
 		case "oldObject":
 			return onlyOnce(once(fieldOldObject), func() error {
-				like := objs.object
+				like, likeSpans := objs.object, spans
 				if like == nil {
-					like = manifest(req)
+					like, likeSpans = manifest(req), nil
 				}
 				var err error
-				objs.old, err = readObject(d, &req.OldObject.Raw, like)
+				objs.old, _, err = readObject(d, &req.OldObject.Raw, like, likeSpans)
 				return err
 			})
 		case "options":
@@ -287,19 +291,32 @@ func readRaw(d *jsonmap.Decoder, raw *[]byte) error {
 }
 
 // readObject reads object or oldObject: its text, as readRaw does, and
-// its value, decoded like like (nil for none).
-func readObject(d *jsonmap.Decoder, raw *[]byte, like map[string]any) (map[string]any, error) {
+// its value, decoded like like (nil for none). With likeSpans, like's
+// spans in the body (the object's, for the oldObject), the text that is
+// like's is not parsed again; without, the value's spans are recorded and
+// returned, for the oldObject to be decoded with.
+func readObject(d *jsonmap.Decoder, raw *[]byte, like map[string]any, likeSpans *jsonmap.Spans) (map[string]any, *jsonmap.Spans, error) {
 	if d.Peek() != jsonmap.Object {
-		return nil, readRaw(d, raw)
+		return nil, nil, readRaw(d, raw)
 	}
 	var prev any
 	if like != nil {
 		prev = like
 	}
-	v, text, err := d.RawValueLike(prev)
+	var (
+		v     any
+		text  []byte
+		spans *jsonmap.Spans
+		err   error
+	)
+	if likeSpans != nil {
+		v, text, err = d.RawValueLikeSpans(prev, likeSpans)
+	} else {
+		v, text, spans, err = d.RawValueLikeRecord(prev)
+	}
 	*raw = text
 	m, _ := v.(map[string]any)
-	return m, err
+	return m, spans, err
 }
 
 func readDryRun(d *jsonmap.Decoder, dst **bool) error {
