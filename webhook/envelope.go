@@ -124,7 +124,10 @@ func fastRequest(d *jsonmap.Decoder, req *admissionv1.AdmissionRequest, objs *re
 		case "object":
 			return onlyOnce(once(fieldObject), func() error {
 				var err error
-				objs.object, spans, err = readObject(d, &req.Object.Raw, manifest(req), nil)
+				objs.object, err = readObject(d, &req.Object.Raw, func() (v any, text []byte, err error) {
+					v, text, spans, err = d.RawValueLikeRecord(orNil(manifest(req)))
+					return v, text, err
+				})
 				return err
 			})
 		case "oldObject":
@@ -134,7 +137,9 @@ func fastRequest(d *jsonmap.Decoder, req *admissionv1.AdmissionRequest, objs *re
 					like, likeSpans = manifest(req), nil
 				}
 				var err error
-				objs.old, _, err = readObject(d, &req.OldObject.Raw, like, likeSpans)
+				objs.old, err = readObject(d, &req.OldObject.Raw, func() (any, []byte, error) {
+					return d.RawValueLikeSpans(orNil(like), likeSpans)
+				})
 				return err
 			})
 		case "options":
@@ -291,32 +296,23 @@ func readRaw(d *jsonmap.Decoder, raw *[]byte) error {
 }
 
 // readObject reads object or oldObject: its text, as readRaw does, and
-// its value, decoded like like (nil for none). With likeSpans, like's
-// spans in the body (the object's, for the oldObject), the text that is
-// like's is not parsed again; without, the value's spans are recorded and
-// returned, for the oldObject to be decoded with.
-func readObject(d *jsonmap.Decoder, raw *[]byte, like map[string]any, likeSpans *jsonmap.Spans) (map[string]any, *jsonmap.Spans, error) {
+// its value, decoded by decode (RawValueLike or a variant).
+func readObject(d *jsonmap.Decoder, raw *[]byte, decode func() (any, []byte, error)) (map[string]any, error) {
 	if d.Peek() != jsonmap.Object {
-		return nil, nil, readRaw(d, raw)
+		return nil, readRaw(d, raw)
 	}
-	var prev any
-	if like != nil {
-		prev = like
-	}
-	var (
-		v     any
-		text  []byte
-		spans *jsonmap.Spans
-		err   error
-	)
-	if likeSpans != nil {
-		v, text, err = d.RawValueLikeSpans(prev, likeSpans)
-	} else {
-		v, text, spans, err = d.RawValueLikeRecord(prev)
-	}
+	v, text, err := decode()
 	*raw = text
 	m, _ := v.(map[string]any)
-	return m, spans, err
+	return m, err
+}
+
+// orNil is like as a value to decode like: nil, not a nil map, for none.
+func orNil(like map[string]any) any {
+	if like == nil {
+		return nil
+	}
+	return like
 }
 
 func readDryRun(d *jsonmap.Decoder, dst **bool) error {
