@@ -393,93 +393,76 @@ q := 1 if print({"a": [1, {2}]})`
 	}
 }
 
-// TestResultsOutliveTheirEvaluation: the VM reuses what it read an input
-// with in its next evaluation; results already returned must not change.
+// TestResultsOutliveTheirEvaluation: the VM reuses what an evaluation
+// read its input with, and built its literals on, in the next evaluation;
+// results already returned must not change, and neither must the values
+// of constant rules, which it keeps across evaluations.
 func TestResultsOutliveTheirEvaluation(t *testing.T) {
-	prog := prepareVM(t, "package t\ncs := [{\"c\": c, \"sc\": object.get(c, \"securityContext\", {})} | some c in input.containers]\nfirst := input.containers[0]", "cs := data.t.cs; first := data.t.first")
-	eval := func(doc string) []*ast.Term {
-		rs, err := prog.Eval(t.Context(), 0, ast.NewTerm(lazyInput(t, ast.MustParseTerm(doc).Value)), ast.NewTerm(ast.NewObject()), vm.Options{})
-		if err != nil || len(rs) != 1 {
-			t.Fatalf("results %v, error %v", rs, err)
-		}
-		return rs
-	}
-	first := eval(`{"containers": [{"name": "a", "securityContext": {"privileged": true}}, {"name": "b"}]}`)
-	want := first[0].String()
-	for range 3 {
-		eval(`{"containers": [{"name": "x", "env": [{"name": "E"}]}, {"name": "y", "securityContext": {}}, {"name": "z"}]}`)
-	}
-	if got := first[0].String(); got != want {
-		t.Fatalf("the first results changed:\n%s\nwere\n%s", got, want)
-	}
-}
-
-// TestConstantLiteralsOutliveTheirEvaluation: a rule whose value is a
-// literal is kept across evaluations (constant rules), and the literal
-// must not be one of the evaluation's docs, which the next evaluation
-// reuses.
-func TestConstantLiteralsOutliveTheirEvaluation(t *testing.T) {
-	prog := prepareVM(t, "package t\npolicy := {\"id\": \"p\", \"tags\": [\"a\", \"b\"], \"on\": {true: \"yes\"}}\nmsgs := [sprintf(\"%s %s %s\", [policy.id, c.name, policy.tags[1]]) | some c in input.containers]",
-		"p := data.t.policy; m := data.t.msgs")
-	want := ast.MustParseTerm(`{"m": ["p x b", "p y b"], "p": {"id": "p", "on": {true: "yes"}, "tags": ["a", "b"]}}`)
-	for i := range 3 {
-		input := lazyInput(t, ast.MustParseTerm(`{"containers": [{"name": "x"}, {"name": "y"}]}`).Value)
-		rs, err := prog.Eval(t.Context(), 0, ast.NewTerm(input), ast.NewTerm(ast.NewObject()), vm.Options{})
-		if err != nil || len(rs) != 1 {
-			t.Fatalf("evaluation %d: results %v, error %v", i, rs, err)
-		}
-		if !rs[0].Equal(want) {
-			t.Fatalf("evaluation %d: %v, want %v", i, rs[0], want)
-		}
-	}
-}
-
-// TestObjectWithCompositeKeyOutlivesItsEvaluation: an object the plan
-// fills with a doc and then a key that is no scalar becomes an OPA object,
-// and the result holding it is not the evaluation's to reuse.
-func TestObjectWithCompositeKeyOutlivesItsEvaluation(t *testing.T) {
-	prog := prepareVM(t, "package t\np := {k: input.obj | some k in [\"a\", [\"b\"]]}", "p := data.t.p")
-	eval := func(doc string) []*ast.Term {
-		rs, err := prog.Eval(t.Context(), 0, ast.NewTerm(lazyInput(t, ast.MustParseTerm(doc).Value)), ast.NewTerm(ast.NewObject()), vm.Options{})
-		if err != nil || len(rs) != 1 {
-			t.Fatalf("results %v, error %v", rs, err)
-		}
-		return rs
-	}
-	first := eval(`{"obj": {"n": 1}}`)
-	want := ast.MustParseTerm(`{"p": {"a": {"n": 1}, ["b"]: {"n": 1}}}`)
-	if !first[0].Equal(want) {
-		t.Fatalf("got %v, want %v", first[0], want)
-	}
-	for range 3 {
-		eval(`{"obj": {"m": [2, 3]}}`)
-	}
-	if !first[0].Equal(want) {
-		t.Fatalf("the first result changed to %v", first[0])
+	for _, tc := range []struct {
+		name, module, query string
+		first, later, want  string
+	}{
+		{
+			name:   "input read in place",
+			module: "cs := [{\"c\": c, \"sc\": object.get(c, \"securityContext\", {})} | some c in input.containers]\nfirst := input.containers[0]",
+			query:  "cs := data.t.cs; first := data.t.first",
+			first:  `{"containers": [{"name": "a", "securityContext": {"privileged": true}}, {"name": "b"}]}`,
+			later:  `{"containers": [{"name": "x", "env": [{"name": "E"}]}, {"name": "y", "securityContext": {}}, {"name": "z"}]}`,
+			want:   `{"cs": [{"c": {"name": "a", "securityContext": {"privileged": true}}, "sc": {"privileged": true}}, {"c": {"name": "b"}, "sc": {}}], "first": {"name": "a", "securityContext": {"privileged": true}}}`,
+		},
+		{
+			name:   "a constant rule's literal",
+			module: "policy := {\"id\": \"p\", \"tags\": [\"a\", \"b\"], \"on\": {true: \"yes\"}}\nmsgs := [sprintf(\"%s %s %s\", [policy.id, c.name, policy.tags[1]]) | some c in input.containers]",
+			query:  "p := data.t.policy; m := data.t.msgs",
+			first:  `{"containers": [{"name": "x"}, {"name": "y"}]}`,
+			later:  `{"containers": [{"name": "x"}, {"name": "y"}]}`,
+			want:   `{"m": ["p x b", "p y b"], "p": {"id": "p", "on": {true: "yes"}, "tags": ["a", "b"]}}`,
+		},
+		{
+			// An object the plan fills with a doc and then a key that is
+			// no scalar becomes an OPA object.
+			name:   "an object with a composite key",
+			module: "p := {k: input.obj | some k in [\"a\", [\"b\"]]}",
+			query:  "p := data.t.p",
+			first:  `{"obj": {"n": 1}}`,
+			later:  `{"obj": {"m": [2, 3]}}`,
+			want:   `{"p": {"a": {"n": 1}, ["b"]: {"n": 1}}}`,
+		},
+		{
+			name:   "literal arrays and objects",
+			module: "pairs := [[c.name, i] | some i, c in input.containers]\nnames := [{\"n\": c.name, \"i\": i} | some i, c in input.containers]",
+			query:  "p := data.t.pairs; n := data.t.names",
+			first:  `{"containers": [{"name": "a"}, {"name": "b"}]}`,
+			later:  `{"containers": [{"name": "x"}, {"name": "y"}, {"name": "z"}]}`,
+			want:   `{"p": [["a", 0], ["b", 1]], "n": [{"i": 0, "n": "a"}, {"i": 1, "n": "b"}]}`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prog := prepareVM(t, "package t\n"+tc.module, tc.query)
+			want := ast.MustParseTerm(tc.want)
+			first := evalOnce(t, prog, tc.first)
+			if !first.Equal(want) {
+				t.Fatalf("got %v, want %v", first, want)
+			}
+			for range 3 {
+				if got := evalOnce(t, prog, tc.later); tc.later == tc.first && !got.Equal(want) {
+					t.Fatalf("a later evaluation gave %v, want %v", got, want)
+				}
+			}
+			if !first.Equal(want) {
+				t.Fatalf("the first result changed to %v", first)
+			}
+		})
 	}
 }
 
-// TestLiteralsOutliveTheirEvaluation: arrays and objects the plan builds
-// from literals are the evaluation's docs, on arrays the next evaluation
-// reuses; a result holding them is converted and stays as it was.
-func TestLiteralsOutliveTheirEvaluation(t *testing.T) {
-	prog := prepareVM(t, "package t\npairs := [[c.name, i] | some i, c in input.containers]\nnames := [{\"n\": c.name, \"i\": i} | some i, c in input.containers]", "p := data.t.pairs; n := data.t.names")
-	eval := func(doc string) []*ast.Term {
-		rs, err := prog.Eval(t.Context(), 0, ast.NewTerm(lazyInput(t, ast.MustParseTerm(doc).Value)), ast.NewTerm(ast.NewObject()), vm.Options{})
-		if err != nil || len(rs) != 1 {
-			t.Fatalf("results %v, error %v", rs, err)
-		}
-		return rs
+// evalOnce evaluates prog on the JSON document doc, given as a LazyObject
+// as the webhook gives its input, and returns its one result.
+func evalOnce(t *testing.T, prog *vm.Program, doc string) *ast.Term {
+	t.Helper()
+	rs, err := prog.Eval(t.Context(), 0, ast.NewTerm(lazyInput(t, ast.MustParseTerm(doc).Value)), ast.NewTerm(ast.NewObject()), vm.Options{})
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("results %v, error %v", rs, err)
 	}
-	first := eval(`{"containers": [{"name": "a"}, {"name": "b"}]}`)
-	want := ast.MustParseTerm(`{"p": [["a", 0], ["b", 1]], "n": [{"i": 0, "n": "a"}, {"i": 1, "n": "b"}]}`)
-	if !first[0].Equal(want) {
-		t.Fatalf("got %v, want %v", first[0], want)
-	}
-	for range 3 {
-		eval(`{"containers": [{"name": "x"}, {"name": "y"}, {"name": "z"}]}`)
-	}
-	if !first[0].Equal(want) {
-		t.Fatalf("the first result changed to %v", first[0])
-	}
+	return rs[0]
 }
