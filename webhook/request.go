@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -68,21 +69,35 @@ func (s *Server) parseReview(req *admissionv1.AdmissionRequest, ix *index.Index,
 }
 
 // decodeObjects decodes the request's object like manifest and its
-// oldObject like the object.
+// oldObject like the object, with the object's spans, as fastReview does.
 func (r *review) decodeObjects(manifest map[string]any) error {
+	spans := spansPool.Get().(*jsonmap.Spans)
+	defer func() {
+		spans.Reset()
+		spansPool.Put(spans)
+	}()
 	var err error
-	if r.object, err = decodeObjectLike(r.req.Object, manifest); err != nil {
+	r.object, err = decodeObjectWith(r.req.Object, func(data []byte) (any, error) {
+		return jsonmap.DecodeLikeOwnedRecord(data, orNil(manifest), spans)
+	})
+	if err != nil {
 		return fmt.Errorf("%w: object: %w", errBadRequest, err)
 	}
 	like := r.object
 	if like == nil {
 		like = manifest
 	}
-	if r.old, err = decodeObjectLike(r.req.OldObject, like); err != nil {
+	r.old, err = decodeObjectWith(r.req.OldObject, func(data []byte) (any, error) {
+		return jsonmap.DecodeLikeOwnedSpans(data, orNil(like), spans)
+	})
+	if err != nil {
 		return fmt.Errorf("%w: oldObject: %w", errBadRequest, err)
 	}
 	return nil
 }
+
+// spansPool keeps the Spans decodeObjects records, and their room.
+var spansPool = sync.Pool{New: func() any { return new(jsonmap.Spans) }}
 
 // manifest is Git's manifest of the object req names, nil when Git
 // declares none or req does not name one (yet).
@@ -117,6 +132,11 @@ func decodeObject(raw runtime.RawExtension) (map[string]any, error) {
 // substrings of raw's bytes, which nothing modifies either: a request's
 // body is read for it alone.
 func decodeObjectLike(raw runtime.RawExtension, other map[string]any) (map[string]any, error) {
+	return decodeObjectWith(raw, func(data []byte) (any, error) { return jsonmap.DecodeLikeOwned(data, orNil(other)) })
+}
+
+// decodeObjectWith is decodeObjectLike with its jsonmap call, decode.
+func decodeObjectWith(raw runtime.RawExtension, decode func([]byte) (any, error)) (map[string]any, error) {
 	data := raw.Raw
 	if len(data) == 0 && raw.Object != nil {
 		var err error
@@ -127,11 +147,7 @@ func decodeObjectLike(raw runtime.RawExtension, other map[string]any) (map[strin
 	if len(data) == 0 {
 		return nil, nil
 	}
-	var like any
-	if other != nil {
-		like = other
-	}
-	v, err := jsonmap.DecodeLikeOwned(data, like)
+	v, err := decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("decode: %w", decodeError(data, err))
 	}

@@ -30,9 +30,15 @@ func DecodeLike(data []byte, prev any) (any, error) {
 // a copy. The copy is a fifth of what decoding an admission request
 // allocates, and allocation is what makes the collector run.
 func DecodeLikeOwned(data []byte, prev any) (any, error) {
-	// The caller's promise above is what unsafe.String requires.
+	return decodeOwned(data, func(d *Decoder) (any, error) { return d.ValueLike(prev) })
+}
+
+// decodeOwned is decode over data that the caller hands over (see
+// DecodeLikeOwned).
+func decodeOwned(data []byte, value func(*Decoder) (any, error)) (any, error) {
+	// The caller's promise is what unsafe.String requires.
 	str := unsafe.String(unsafe.SliceData(data), len(data)) //nolint:gosec // audited: data is never modified
-	return decode(data, str, func(d *Decoder) (any, error) { return d.ValueLike(prev) })
+	return decode(data, str, value)
 }
 
 // ReadOwned runs read on a pooled Decoder over data, which the caller
@@ -42,8 +48,7 @@ func DecodeLikeOwned(data []byte, prev any) (any, error) {
 // levels itself (see stream.go) and decodes objects inside in the same
 // pass.
 func ReadOwned(data []byte, read func(d *Decoder) error) error {
-	str := unsafe.String(unsafe.SliceData(data), len(data)) //nolint:gosec // audited: as in DecodeLikeOwned
-	_, err := decode(data, str, func(d *Decoder) (any, error) { return nil, read(d) })
+	_, err := decodeOwned(data, func(d *Decoder) (any, error) { return nil, read(d) })
 	return err
 }
 

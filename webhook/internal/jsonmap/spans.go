@@ -83,6 +83,35 @@ func DecodeLikeSpans(data []byte, prev any, spans *Spans) (any, error) {
 	})
 }
 
+// DecodeLikeOwnedRecord is DecodeLikeOwned that records the spans of the
+// result's containers into spans, for DecodeLikeOwnedSpans: the
+// whole-text form of RawValueLikeRecord, for a caller that keeps its
+// Spans (Reset them before reuse).
+func DecodeLikeOwnedRecord(data []byte, prev any, spans *Spans) (any, error) {
+	return decodeOwned(data, func(d *Decoder) (any, error) {
+		d.startRecording(spans)
+		v, err := d.ValueLike(prev)
+		d.rec = nil
+		return v, err
+	})
+}
+
+// DecodeLikeOwnedSpans is DecodeLikeOwned with the spans of prev that
+// DecodeLikeOwnedRecord recorded.
+func DecodeLikeOwnedSpans(data []byte, prev any, spans *Spans) (any, error) {
+	return decodeOwned(data, func(d *Decoder) (any, error) {
+		v, _, err := d.RawValueLikeSpans(prev, spans)
+		return v, err
+	})
+}
+
+// Reset drops what s records, which keeps the recorded containers alive,
+// and keeps its room for the next recording.
+func (s *Spans) Reset() {
+	clear(s.list)
+	s.text, s.list = nil, s.list[:0]
+}
+
 // RawValueLikeRecord is RawValueLike that also returns the spans of the
 // value's containers in the decoder's input. They belong to the Decoder:
 // they are valid until the next RawValueLikeRecord or until the Decoder

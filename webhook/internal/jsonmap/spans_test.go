@@ -256,3 +256,41 @@ func TestSpansRandomEdits(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnedSpansReused: the whole-text forms the webhook's fallback path
+// uses give DecodeLike's values and share exactly the equal containers,
+// with one Spans reset and reused across pairs of texts.
+func TestOwnedSpansReused(t *testing.T) {
+	pairs := [][2]string{
+		{`{"a":{"b":[1,2,{"c":"d"}]},"e":{"f":1}}`, `{"a":{"b":[1,2,{"c":"d"}]},"e":{"f":2}}`},
+		{`{"x":[{"y":1},{"y":2}],"z":{}}`, `{"x":[{"y":1},{"y":3}],"z":{}}`},
+		{`{"a":{"b":[1,2,{"c":"d"}],"k":[3]}}`, `{"a":{"b":[1,2,{"c":"D"}],"k":[3]}}`},
+	}
+	spans := new(Spans)
+	for _, p := range pairs {
+		obj, err := DecodeLikeOwnedRecord([]byte(p[0]), nil, spans)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, err := DecodeLikeOwnedSpans([]byte(p[1]), obj, spans)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Decode([]byte(p[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(old, want) {
+			t.Fatalf("%s: decoded %v, want %v", p[1], old, want)
+		}
+		checkSharing(t, old, obj, p[1])
+		// The recording is what lets the equal text be skipped.
+		if _, skipped, err := decodeWithSpans([]byte(p[1]), obj, spans); err != nil || skipped == 0 {
+			t.Fatalf("%s: skipped %d bytes, error %v; want some skipped", p[1], skipped, err)
+		}
+		spans.Reset()
+		if len(spans.list) != 0 || spans.text != nil {
+			t.Fatalf("Reset kept %d spans", len(spans.list))
+		}
+	}
+}
