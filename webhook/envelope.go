@@ -25,7 +25,7 @@ var errGeneral = errors.New("left to the general decoder")
 // and their messages come from that decoder alone.
 //
 // The objects are decoded in the same pass, as parseReview would decode
-// them (decodeObjectLike): the object like manifest(request) and the
+// them (decodeObjects): the object like manifest(request) and the
 // oldObject like the object. The API server writes the request's kind,
 // name and namespace before its objects, so manifest finds Git's manifest
 // of the object; on a body in another order it finds less or nothing,

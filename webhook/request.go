@@ -121,21 +121,17 @@ func manifestOf(ix *index.Index, k index.Key) map[string]any {
 // keys the last wins. jsonmap gives the same values as that decoder, in a
 // fraction of the time.
 func decodeObject(raw runtime.RawExtension) (map[string]any, error) {
-	return decodeObjectLike(raw, nil)
+	return decodeObjectWith(raw, func(data []byte) (any, error) { return jsonmap.DecodeLikeOwned(data, nil) })
 }
 
-// decodeObjectLike is decodeObject for an object that resembles other
-// (Git's manifest of it, or for an oldObject the object): the parts equal
-// to other's are other's, shared rather than decoded again. Neither is
-// modified afterwards: the webhook only reads request objects, and the
-// Index's manifests are read-only for everyone. The object's strings are
-// substrings of raw's bytes, which nothing modifies either: a request's
-// body is read for it alone.
-func decodeObjectLike(raw runtime.RawExtension, other map[string]any) (map[string]any, error) {
-	return decodeObjectWith(raw, func(data []byte) (any, error) { return jsonmap.DecodeLikeOwned(data, orNil(other)) })
-}
-
-// decodeObjectWith is decodeObjectLike with its jsonmap call, decode.
+// decodeObjectWith is decodeObject with the jsonmap call, decode, that
+// decodeObjects makes like another value (Git's manifest of the object,
+// or for an oldObject the object): the parts equal to it are its own,
+// shared rather than decoded again. Neither is modified afterwards: the
+// webhook only reads request objects, and the Index's manifests are
+// read-only for everyone. The object's strings are substrings of raw's
+// bytes, which nothing modifies either: a request's body is read for it
+// alone.
 func decodeObjectWith(raw runtime.RawExtension, decode func([]byte) (any, error)) (map[string]any, error) {
 	data := raw.Raw
 	if len(data) == 0 && raw.Object != nil {

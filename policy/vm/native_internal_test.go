@@ -170,16 +170,9 @@ func TestConcatAgreesWithTopdown(t *testing.T) {
 		goDoc([]any{"spec", "template", "spec"}), goDoc([]any{"x"}), goDoc([]any{}), goDoc([]any{"x", json.Number("1")}),
 		goDoc(map[string]any{"a": "b"}), builtArray(goDoc("x"), opa(`"y"`)), builtArray(goDoc(map[string]any{}), opa(`"y"`)),
 	}
-	answered := 0
-	for _, sep := range []value{opa(`""`), opa(`"."`), opa(`", "`), opa(`"☃"`), opa(`1`), goDoc("-")} {
-		for _, c := range colls {
-			if agree(t, "concat", args(sep, c)) {
-				answered++
-			}
-		}
-	}
-	if want := 5 * 10; answered != want {
-		t.Fatalf("the native answered %d calls, want the %d on strings", answered, want)
+	seps := []value{opa(`""`), opa(`"."`), opa(`", "`), opa(`"☃"`), opa(`1`), goDoc("-")}
+	if answered := agreePairs(t, "concat", seps, colls); answered != 5*10 {
+		t.Fatalf("the native answered %d calls, want the %d on strings", answered, 5*10)
 	}
 }
 
@@ -195,17 +188,24 @@ func TestObjectUnionAgreesWithTopdown(t *testing.T) {
 		goDoc(map[string]any{}), goDoc(map[string]any{"a": "flat", "name": "d"}),
 		opa(`[1]`), opa(`"s"`), opa(`set()`), goDoc([]any{"x"}),
 	}
+	if answered := agreePairs(t, "object.union", objs, objs); answered != 13*13 {
+		t.Fatalf("the native answered %d calls, want the %d on objects", answered, 13*13)
+	}
+}
+
+// agreePairs calls the built-in name on every pair of xs and ys with
+// agree and returns how many calls the native answered.
+func agreePairs(t *testing.T, name string, xs, ys []value) int {
+	t.Helper()
 	answered := 0
-	for _, x := range objs {
-		for _, y := range objs {
-			if agree(t, "object.union", args(x, y)) {
+	for _, x := range xs {
+		for _, y := range ys {
+			if agree(t, name, args(x, y)) {
 				answered++
 			}
 		}
 	}
-	if want := 13 * 13; answered != want {
-		t.Fatalf("the native answered %d calls, want the %d on objects", answered, want)
-	}
+	return answered
 }
 
 // FuzzSprintfNative prints fuzzed formats with a string, a number and a

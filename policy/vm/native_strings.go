@@ -81,14 +81,6 @@ func ownedString(buf []byte) string {
 	return unsafe.String(unsafe.SliceData(buf), len(buf)) //nolint:gosec // audited: buf is never written after
 }
 
-// arrayElem is element i of an array or an array doc.
-func arrayElem(t *ast.Term, i int) *ast.Term {
-	if d, ok := t.Value.(*doc); ok {
-		return d.elem(i)
-	}
-	return t.Value.(*ast.Array).Elem(i)
-}
-
 // appendVerb appends what fmt prints for verb and the Go value topdown
 // makes of arg; false where this does not reproduce fmt.
 func appendVerb(buf []byte, verb byte, arg *ast.Term) ([]byte, bool) {

@@ -132,6 +132,14 @@ func isArray(t *ast.Term) bool {
 	return ok
 }
 
+// arrayElem is element i of an array or an array doc.
+func arrayElem(t *ast.Term, i int) *ast.Term {
+	if d, ok := t.Value.(*doc); ok {
+		return d.elem(i)
+	}
+	return t.Value.(*ast.Array).Elem(i)
+}
+
 func isObject(t *ast.Term) bool {
 	if d, ok := t.Value.(*doc); ok {
 		return !d.isArr

@@ -294,6 +294,10 @@ func drive(ctx context.Context, clients []*client, reqs [][]byte, d time.Duratio
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	n := len(clients)
+	uids := make([]string, len(reqs))
+	for k := range uids {
+		uids[k] = fmt.Sprintf("bench-%d", k)
+	}
 	per := make([]result, n)
 	var wg sync.WaitGroup
 	for w, c := range clients {
@@ -303,7 +307,7 @@ func drive(ctx context.Context, clients []*client, reqs [][]byte, d time.Duratio
 			for i := w; ctx.Err() == nil; i += n {
 				k := i % len(reqs)
 				start := time.Now()
-				_, err := review(c, reqs[k], fmt.Sprintf("bench-%d", k))
+				_, err := review(c, reqs[k], uids[k])
 				took := time.Since(start)
 				switch {
 				case err == nil:

@@ -219,11 +219,11 @@ func FuzzDecodeLikeSpans(f *testing.F) {
 		if err != nil {
 			base = nil
 		}
-		like, spans, err := DecodeLikeRecord(likeText, base)
+		like, spans, err := record(likeText, base)
 		if err != nil {
 			like, spans = nil, nil
 		}
-		got, err := DecodeLikeSpans(data, like, spans)
+		got, err := DecodeLikeOwnedSpans(data, like, spans)
 		_, likeErr := DecodeLike(data, like)
 		if (err != nil) != (likeErr != nil) || err != nil && err.Error() != likeErr.Error() {
 			t.Fatalf("error %v, DecodeLike's error %v, for %q like %q", err, likeErr, data, likeText)

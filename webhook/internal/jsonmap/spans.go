@@ -18,8 +18,8 @@ import (
 // differently.
 
 // Spans records where the containers of a decoded value lie in its text:
-// DecodeLikeRecord and Decoder.RawValueLikeRecord make them,
-// DecodeLikeSpans and Decoder.RawValueLikeSpans use them. Empty
+// DecodeLikeOwnedRecord and Decoder.RawValueLikeRecord make them,
+// DecodeLikeOwnedSpans and Decoder.RawValueLikeSpans use them. Empty
 // containers are not recorded: Go may give them all one address, and
 // they cost nothing to decode.
 type Spans struct {
@@ -53,34 +53,6 @@ func mapID(m map[string]any) unsafe.Pointer {
 
 func sliceID(s []any) unsafe.Pointer {
 	return unsafe.Pointer(unsafe.SliceData(s)) //nolint:gosec // audited: compared, never dereferenced
-}
-
-// DecodeLikeRecord is DecodeLike that also returns the spans of the
-// result's containers in data, for DecodeLikeSpans. The spans refer to
-// data, which must not change while they are used.
-func DecodeLikeRecord(data []byte, prev any) (any, *Spans, error) {
-	spans := &Spans{}
-	v, err := decode(data, string(data), func(d *Decoder) (any, error) {
-		d.startRecording(spans)
-		v, err := d.ValueLike(prev)
-		d.rec = nil
-		return v, err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return v, spans, nil
-}
-
-// DecodeLikeSpans is DecodeLike for a prev that DecodeLikeRecord (or
-// RawValueLikeRecord) returned with spans: where data holds the same text
-// as prev's at the same place, it is not parsed again. The result is
-// DecodeLike's.
-func DecodeLikeSpans(data []byte, prev any, spans *Spans) (any, error) {
-	return decode(data, string(data), func(d *Decoder) (any, error) {
-		v, _, err := d.RawValueLikeSpans(prev, spans)
-		return v, err
-	})
 }
 
 // DecodeLikeOwnedRecord is DecodeLikeOwned that records the spans of the
@@ -127,7 +99,7 @@ func (d *Decoder) RawValueLikeRecord(prev any) (any, []byte, *Spans, error) {
 }
 
 // RawValueLikeSpans is RawValueLike for a prev that RawValueLikeRecord or
-// DecodeLikeRecord returned with spans (nil for none): where the input
+// DecodeLikeOwnedRecord recorded (nil for none): where the input
 // holds the same text as prev's at the same place, it is not parsed
 // again.
 func (d *Decoder) RawValueLikeSpans(prev any, spans *Spans) (any, []byte, error) {

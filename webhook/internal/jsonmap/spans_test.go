@@ -22,6 +22,17 @@ func decodeWithSpans(data []byte, prev any, spans *Spans) (any, int, error) {
 	return v, d.skipped, err
 }
 
+// record decodes data like prev and records its spans, as the webhook
+// does an object.
+func record(data []byte, prev any) (any, *Spans, error) {
+	spans := new(Spans)
+	v, err := DecodeLikeOwnedRecord(data, prev, spans)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, spans, nil
+}
+
 // identity is a non-empty container's identity, nil for anything else.
 func identity(v any) any {
 	switch x := v.(type) {
@@ -97,7 +108,7 @@ func TestSpansSkipEqualText(t *testing.T) {
 			if tc.name != "identical" && bytes.Equal(tc.old, object) {
 				t.Fatal("the replacement found nothing")
 			}
-			prev, spans, err := DecodeLikeRecord(object, nil)
+			prev, spans, err := record(object, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +150,7 @@ func TestSpansSmallTexts(t *testing.T) {
 		{"nested arrays", `[[1,[2]],[[2]]]`, `[[1,[2]],[[3]]]`, len(`[1,[2]]`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			prev, spans, err := DecodeLikeRecord([]byte(tc.object), nil)
+			prev, spans, err := record([]byte(tc.object), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +171,7 @@ func TestSpansSmallTexts(t *testing.T) {
 	// as Decode fails, at the same offset.
 	object := `{"a":{"c":1},"b":[1]}`
 	for _, old := range []string{`{"a":{"c":1},"b":[1],}`, `{"a":{"c":1}`, `{"a":{"c":1} x`, `{"a":{"c":1}}}`, `{"a":{"c":1`, `[{"c":1},]`} {
-		prev, spans, err := DecodeLikeRecord([]byte(object), nil)
+		prev, spans, err := record([]byte(object), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +187,7 @@ func TestSpansSmallTexts(t *testing.T) {
 // skipped deeper down, where its text may exceed the nesting limit.
 func TestSpansKeepDepthLimit(t *testing.T) {
 	inner := []byte(strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth))
-	prev, spans, err := DecodeLikeRecord(inner, nil)
+	prev, spans, err := record(inner, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +210,7 @@ func TestSpansOfSharedContainers(t *testing.T) {
 		t.Fatal(err)
 	}
 	object := []byte(`{"metadata":{"name":"a","resourceVersion":"2"},"spec":{"template":{"x":[1,2]}}}`)
-	prev, spans, err := DecodeLikeRecord(object, manifest)
+	prev, spans, err := record(object, manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +238,7 @@ func TestSpansRandomEdits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev, spans, err := DecodeLikeRecord(object, nil)
+	prev, spans, err := record(object, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +257,7 @@ func TestSpansRandomEdits(t *testing.T) {
 				old = slices.Delete(old, i, i+1)
 			}
 		}
-		got, err := DecodeLikeSpans(old, prev, spans)
+		got, err := DecodeLikeOwnedSpans(old, prev, spans)
 		want, wantErr := DecodeLike(old, prev)
 		if (err != nil) != (wantErr != nil) || err != nil && err.Error() != wantErr.Error() {
 			t.Fatalf("error %v, DecodeLike's %v, for %q", err, wantErr, old)
